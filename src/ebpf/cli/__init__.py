@@ -1,0 +1,1 @@
+"""The ``ebpf`` command line."""
