@@ -43,6 +43,8 @@ def _find_clang(name: str) -> str | None:
 
 
 CLANGS = {"v3": "clang", "v4": "clang-19"}
+MULTIARCH_INCLUDE = "/usr/include/x86_64-linux-gnu"
+"""UAPI headers include <asm/types.h>, which lives in the multiarch directory; -target bpf does not add it."""
 
 
 def compile_c(source: Path, cpu: str = "v3", *, out_dir: Path, extra: tuple[str, ...] = ()) -> Path:
@@ -55,7 +57,8 @@ def compile_c(source: Path, cpu: str = "v3", *, out_dir: Path, extra: tuple[str,
     out = out_dir / f"{source.stem}.{cpu}.{key}.o"
     if not out.exists():
         cmd = [clang, "-target", "bpf", f"-mcpu={cpu}", "-O2", "-g", "-D__TARGET_ARCH_x86",
-               "-I", str(CORPUS / "include"), "-c", str(source), "-o", str(out) + ".tmp", *extra]
+               "-I", str(CORPUS / "include"), "-I", MULTIARCH_INCLUDE,
+               "-c", str(source), "-o", str(out) + ".tmp", *extra]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
             raise AssertionError(f"clang failed on {source.name}:\n{proc.stderr}")

@@ -6,3 +6,12 @@ from the ``ebpf`` command line.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Lazy re-exports, so that ``import ebpf`` stays cheap."""
+    if name == "compile":
+        from ebpf.compiler import compile as compile_c
+
+        return compile_c
+    raise AttributeError(f"module 'ebpf' has no attribute {name!r}")

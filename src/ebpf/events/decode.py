@@ -1,0 +1,213 @@
+"""Turning raw event records into Python objects, one at a time or in bulk.
+
+A *record decoder* knows the C type of an event. :class:`StructDecoder` is built
+from a ctypes type (the BTF layer produces those from a map's or program's BTF):
+
+* a flat struct of integers, floats, ``char[N]`` and ``bool`` becomes a
+  ``struct`` format and a named-tuple class, so a batch of equally sized records is
+  decoded by one ``struct.iter_unpack`` over the ring buffer memory, with no
+  per-record Python beyond building the tuple;
+* anything else (nested structs, arrays, unions, bit fields) is decoded with
+  ``from_buffer_copy`` and converted field by field into nested named tuples,
+  lists and ints.
+
+:class:`RawDecoder` hands out ``bytes``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import keyword
+import struct
+from collections import namedtuple
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+__all__ = ["RawDecoder", "RecordDecoder", "StructDecoder", "decoder_for", "to_python"]
+
+_SIMPLE_CODES: dict[type, str] = {
+    ctypes.c_int8: "b", ctypes.c_uint8: "B", ctypes.c_int16: "h", ctypes.c_uint16: "H",
+    ctypes.c_int32: "i", ctypes.c_uint32: "I", ctypes.c_int64: "q", ctypes.c_uint64: "Q",
+    ctypes.c_float: "f", ctypes.c_double: "d", ctypes.c_bool: "?", ctypes.c_char: "c",
+    ctypes.c_byte: "b", ctypes.c_ubyte: "B", ctypes.c_short: "h", ctypes.c_ushort: "H",
+    ctypes.c_int: "i", ctypes.c_uint: "I", ctypes.c_long: "q", ctypes.c_ulong: "Q",
+    ctypes.c_longlong: "q", ctypes.c_ulonglong: "Q", ctypes.c_void_p: "Q",
+}
+
+
+class RecordDecoder(Protocol):
+    """What the event readers need from a decoder."""
+
+    size: int | None
+    """Record size when every record has the same size (enables bulk decoding), else None."""
+
+    def decode(self, data: bytes | memoryview) -> Any:
+        """One record."""
+        ...
+
+    def decode_strided(self, buf: memoryview, skip: int, stride: int, count: int) -> list[Any]:
+        """``count`` records found every ``stride`` bytes of ``buf``, each ``skip`` bytes in."""
+        ...
+
+
+class RawDecoder:
+    """Records as ``bytes`` (the default)."""
+
+    size: int | None = None
+
+    def decode(self, data: bytes | memoryview) -> bytes:
+        """The record's bytes."""
+        return bytes(data)
+
+    def decode_strided(self, buf: memoryview, skip: int, stride: int, count: int) -> list[bytes]:
+        """``count`` records of ``stride - skip`` bytes... (only used with a fixed size)."""
+        raise NotImplementedError
+
+
+def _field_name(name: str, index: int) -> str:
+    if not name or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        return f"field{index}" if not name else f"{name.lstrip('_') or 'field'}_{index}"
+    return name
+
+
+def to_python(value: Any) -> Any:
+    """A ctypes value as plain Python: structs become named tuples, arrays lists (``char[]`` bytes)."""
+    if isinstance(value, (ctypes.Structure, ctypes.Union)):
+        cls = _tuple_class(type(value))
+        return cls._make(to_python(getattr(value, name)) for name, *_ in type(value)._fields_)
+    if isinstance(value, ctypes.Array):
+        if getattr(type(value), "_type_", None) is ctypes.c_char:
+            return bytes(value).rstrip(b"\0")
+        return [to_python(v) for v in value]
+    if isinstance(value, ctypes._SimpleCData):  # pragma: no cover - ctypes unwraps them already
+        return value.value
+    return value
+
+
+_TUPLES: dict[type, type] = {}
+
+
+def _tuple_class(ctype: type) -> Any:
+    cls = _TUPLES.get(ctype)
+    if cls is None:
+        names = [_field_name(f[0], i) for i, f in enumerate(ctype._fields_)]
+        # names must be unique for namedtuple
+        seen: dict[str, int] = {}
+        unique = []
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+            unique.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+        cls = namedtuple(ctype.__name__ if ctype.__name__.isidentifier() else "Record", unique)  # type: ignore[misc]
+        _TUPLES[ctype] = cls
+    return cls
+
+
+def _flat_format(ctype: type) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
+    """A ``struct`` format for a flat struct (None if the layout needs ctypes)."""
+    if not issubclass(ctype, ctypes.Structure):
+        return None
+    parts: list[str] = []
+    fixups: list[Callable[[Any], Any] | None] = []
+    pos = 0
+    for field in ctype._fields_:
+        if len(field) > 2:  # bit field
+            return None
+        name, ftype = field[0], field[1]
+        desc = getattr(ctype, name)
+        if desc.offset < pos:
+            return None
+        if desc.offset > pos:
+            parts.append(f"{desc.offset - pos}x")
+        if ftype in _SIMPLE_CODES:
+            code = _SIMPLE_CODES[ftype]
+            parts.append(code)
+            fixups.append(None)
+        elif issubclass(ftype, ctypes.Array) and ftype._type_ in (ctypes.c_char,):
+            parts.append(f"{ftype._length_}s")
+            fixups.append(_strip_nul)
+        elif issubclass(ftype, ctypes.Array) and ftype._type_ in (ctypes.c_uint8, ctypes.c_int8, ctypes.c_ubyte):
+            parts.append(f"{ftype._length_}s")
+            fixups.append(None)
+        else:
+            return None
+        pos = desc.offset + desc.size
+    if ctypes.sizeof(ctype) > pos:
+        parts.append(f"{ctypes.sizeof(ctype) - pos}x")
+    return "".join(parts), fixups
+
+
+def _strip_nul(raw: bytes) -> bytes:
+    end = raw.find(b"\0")
+    return raw if end < 0 else raw[:end]
+
+
+class StructDecoder:
+    """Decodes records of one C type (a ctypes type) into named tuples or plain values."""
+
+    def __init__(self, ctype: type, *, fixed_size: bool = True) -> None:
+        self.ctype = ctype
+        self.size: int | None = ctypes.sizeof(ctype) if fixed_size else None
+        self.struct_size = ctypes.sizeof(ctype)
+        flat = _flat_format(ctype) if isinstance(ctype, type) else None
+        self._format: str | None = None
+        self._fixups: list[Callable[[Any], Any] | None] = []
+        self._cls: Any = None
+        if flat is not None:
+            self._format, self._fixups = flat
+            self._cls = _tuple_class(ctype)
+            self._struct = struct.Struct("<" + self._format)
+            self._any_fixup = any(f is not None for f in self._fixups)
+        elif isinstance(ctype, type) and issubclass(ctype, ctypes._SimpleCData):
+            code = _SIMPLE_CODES.get(ctype)
+            self._format = code
+            self._struct = struct.Struct("<" + code) if code else None  # type: ignore[assignment]
+            self._any_fixup = False
+
+    @property
+    def bulk(self) -> bool:
+        """Whether batches are decoded by ``struct.iter_unpack``."""
+        return self._format is not None
+
+    def _make(self, values: tuple) -> Any:
+        if self._cls is None:
+            return values[0]
+        if self._any_fixup:
+            values = tuple(f(v) if f is not None else v for f, v in zip(self._fixups, values))
+        return self._cls._make(values)
+
+    def decode(self, data: bytes | memoryview) -> Any:
+        """One record (a short record is zero-padded, a long one cut, as the C struct would read it)."""
+        if len(data) < self.struct_size:
+            data = bytes(data) + bytes(self.struct_size - len(data))
+        if self._format is not None:
+            return self._make(self._struct.unpack_from(data))
+        return to_python(self.ctype.from_buffer_copy(bytes(data[:self.struct_size])))
+
+    def decode_strided(self, buf: memoryview, skip: int, stride: int, count: int) -> list[Any]:
+        """``count`` records laid out every ``stride`` bytes in ``buf``, each starting ``skip`` bytes in."""
+        if self._format is None:
+            return [self.decode(buf[i * stride + skip:i * stride + skip + self.struct_size])
+                    for i in range(count)]
+        pad_after = stride - skip - self.struct_size
+        fmt = struct.Struct(f"<{skip}x{self._format}{pad_after}x" if pad_after else f"<{skip}x{self._format}")
+        rows: Iterable[tuple] = fmt.iter_unpack(buf[:count * stride])
+        if self._cls is None:
+            return [r[0] for r in rows]
+        if self._any_fixup:
+            fixups = self._fixups
+            return [self._cls._make([f(v) if f is not None else v for f, v in zip(fixups, r)]) for r in rows]
+        return list(map(self._cls._make, rows))
+
+
+def decoder_for(value_type: Any) -> RecordDecoder:
+    """A decoder for ``value_type``: None -> bytes, a ctypes type -> :class:`StructDecoder`, or a decoder."""
+    if value_type is None:
+        return RawDecoder()
+    if isinstance(value_type, type) and issubclass(value_type, (ctypes.Structure, ctypes.Union,
+                                                                 ctypes.Array, ctypes._SimpleCData)):
+        return StructDecoder(value_type)
+    if hasattr(value_type, "decode"):
+        if not hasattr(value_type, "size"):
+            value_type.size = None
+        return value_type  # type: ignore[no-any-return]
+    raise TypeError(f"cannot decode events as {value_type!r}: give a ctypes type or a decoder")
