@@ -68,6 +68,7 @@ Errors are those of :mod:`ebpf.errors`: :class:`KeyNotFoundError` (ENOENT),
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno as _errno
 import ipaddress
@@ -446,7 +447,7 @@ class Map(ABC):
                 yield key, value
             key = following
 
-    def _close(self) -> None:
+    def _close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release runtime resources (file descriptors, memory regions)."""
 
     def _unsupported(self, operation: str) -> MapError:
@@ -620,10 +621,8 @@ class Map(ABC):
             keys.append(key)
             key = self._next_key(key)
         for key in keys:
-            try:
+            with contextlib.suppress(KeyNotFoundError):
                 self._delete(key)
-            except KeyNotFoundError:
-                pass
 
     def update_many(self, items: Iterable[tuple[Any, Any]] | dict[Any, Any], flags: int = BPF_ANY) -> None:
         """Update several elements (a dict or ``(key, value)`` pairs)."""

@@ -58,8 +58,8 @@ from ebpf.btf.types import (
     Union,
     Var,
     VarSecinfo,
-    Volatile,
     Void,
+    Volatile,
 )
 
 if TYPE_CHECKING:  # pragma: no cover

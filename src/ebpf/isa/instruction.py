@@ -270,7 +270,9 @@ def validate_instruction(insn: Instruction, index: int | None = None) -> None:
             allowed_off = _MOVSX_OFFSETS64 if cls == Class.ALU64 else _MOVSX_OFFSETS32
         else:
             allowed_off = (0,)
-        if insn.off not in allowed_off:
+        if allowed_off == (0,):
+            _require_zero(insn, index, "off")
+        elif insn.off not in allowed_off:
             raise _fail(index, "off", f"opcode {code:#04x}: offset must be one of "
                         f"{', '.join(map(str, allowed_off))}, found {insn.off}")
         if x:

@@ -47,6 +47,14 @@ BATCH_MAP_TYPES = frozenset({
 })
 """Map types the kernel implements batch operations for."""
 
+NO_BTF_MAP_TYPES = frozenset({
+    MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.STACK_TRACE, MapType.ARRAY_OF_MAPS,
+    MapType.HASH_OF_MAPS, MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP,
+    MapType.SOCKHASH, MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.USER_RINGBUF,
+    MapType.PROG_ARRAY, MapType.REUSEPORT_SOCKARRAY,
+})
+"""Map types created without BTF key/value types (the kernel rejects or ignores them), as libbpf does."""
+
 _BATCH_UNSUPPORTED = (E.EINVAL, E.ENOTSUP, 524)  # 524 = ENOTSUPP (kernel-internal)
 _BATCH_CHUNK = 1024
 
@@ -110,8 +118,14 @@ class Map(_BaseMap):
     @classmethod
     def from_spec(cls, spec: MapSpec, *, btf_fd: FD | None = None, inner_map: Map | None = None) -> Map:
         """Create a map as a :class:`~ebpf.object.spec.MapSpec` describes it (contents not written)."""
-        use_btf = btf_fd is not None and (spec.key_type_id or spec.value_type_id)
-        m = cls.create(spec.type, spec.key_size, spec.value_size, spec.max_entries, flags=spec.flags,
+        use_btf = (btf_fd is not None and bool(spec.key_type_id or spec.value_type_id)
+                   and spec.type not in NO_BTF_MAP_TYPES)
+        max_entries = spec.max_entries
+        if spec.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
+            from ebpf.maps import possible_cpu_count
+
+            max_entries = possible_cpu_count()
+        m = cls.create(spec.type, spec.key_size, spec.value_size, max_entries, flags=spec.flags,
                        name=spec.name, inner_map=inner_map if inner_map is not None else spec.inner_map,
                        numa_node=spec.numa_node, map_extra=spec.map_extra,
                        btf_fd=btf_fd if use_btf else None,

@@ -399,8 +399,6 @@ def prog_load(prog_type: int, insns: bytes, license: str = "GPL", *, name: str =
     if log is not None and len(log):
         text = bytes(log).split(b"\0", 1)[0].decode(errors="replace")
     operation = f"load program '{name}' (BPF_PROG_LOAD)"
-    if err in (E.EPERM,) and not text:
-        raise kernel_error(operation, err)
     raise ProgramLoadError(operation, err, f"{operation}: {os.strerror(err)} ({E.errorcode.get(err, err)})",
                            log=text)
 

@@ -102,7 +102,12 @@ class RelocationKind(str, Enum):
     KSYM = "ksym"
     """A ``__ksym`` extern: a kernel variable address or kfunc BTF id."""
     SUBPROG = "subprog"
-    """A reference to a subprogram (``lddw rX, func``, callback arguments)."""
+    """A reference to a subprogram (``call`` or ``lddw rX, func`` for callbacks).
+
+    The reader has already linked the subprogram into the program and set the
+    instruction's relative ``imm`` (and ``src`` = PSEUDO_CALL / PSEUDO_FUNC): nothing
+    is left to patch; the entry records the call graph for tools.
+    """
 
 
 @dataclass
@@ -202,6 +207,8 @@ class ExternSpec:
     weak: bool = False
     offset: int = 0
     """For kconfig externs: offset in the ``.kconfig`` map value."""
+    function: bool = False
+    """For ksym externs: a kernel function (kfunc, ``type_id`` is its BTF FUNC) rather than a variable."""
 
 
 @dataclass
@@ -258,6 +265,47 @@ class ObjectSpec:
             raise ObjectError(f"variable '{name}' is {var.size} bytes, got {len(value)}")
         assert m.data is not None
         m.data[var.offset:var.offset + var.size] = value
+
+    def _variable_int_type(self, var: VariableSpec) -> bool | None:
+        """Signedness of an integer (or enum) variable from BTF; None when not known to be one."""
+        if self.btf is None or not var.type_id:
+            return None
+        try:
+            from ebpf.btf import Enum, Int
+
+            t = self.btf.resolved(var.type_id)
+        except Exception:  # noqa: BLE001 - an odd type is simply not an integer here
+            return None
+        if isinstance(t, (Int, Enum)) and t.size == var.size:
+            return bool(t.signed)
+        return None
+
+    def get_variable(self, name: str) -> int | bytes:
+        """The initial value of a global: an ``int`` for integer and enum types (per BTF), else bytes."""
+        var, _ = self._variable(name)
+        raw = self.get_variable_bytes(name)
+        signed = self._variable_int_type(var)
+        if signed is None:
+            return raw
+        return int.from_bytes(raw, "little", signed=signed)
+
+    def set_variable(self, name: str, value: int | bytes) -> None:
+        """Set the initial value of a global before load: an ``int`` (range-checked) or exact bytes."""
+        var, _ = self._variable(name)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            self.set_variable_bytes(name, bytes(value))
+            return
+        signed = self._variable_int_type(var)
+        if signed is None and var.size not in (1, 2, 4, 8):
+            raise ObjectError(f"variable '{name}' is not an integer ({var.size} bytes): give bytes")
+        lo = -(1 << (8 * var.size - 1)) if signed is not False else 0
+        hi = (1 << (8 * var.size)) - 1 if signed is not True else (1 << (8 * var.size - 1)) - 1
+        if signed is None:  # unknown signedness: accept either spelling
+            lo = -(1 << (8 * var.size - 1))
+        if not lo <= int(value) <= hi:
+            raise ObjectError(f"value {value} does not fit variable '{name}' ({var.size} bytes, "
+                              f"{'signed' if signed else 'unsigned'})")
+        self.set_variable_bytes(name, (int(value) & ((1 << (8 * var.size)) - 1)).to_bytes(var.size, "little"))
 
     def copy(self) -> ObjectSpec:
         """A deep copy (BTF shared) that can be changed independently."""

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ebpf.errors import (
@@ -40,7 +39,6 @@ from ebpf.errors import (
     NotSupportedError,
     VMError,
 )
-from ebpf.helpers_table import helper_name
 from ebpf.isa import Instruction, validate_program
 from ebpf.isa.opcodes import (
     AluOp,
@@ -140,25 +138,29 @@ def _bswap64(v: int) -> int:
 # -- program structure ----------------------------------------------------------------------
 
 
-@dataclass
 class _Block:
-    start: int
-    end: int  # exclusive slot index
-    succ_jump: int | None = None
-    succ_fall: int | None = None
-    preds_jump: int = 0
-    preds_fall: int = 0
+    __slots__ = ("start", "end", "succ_jump", "succ_fall", "preds_jump", "preds_fall")
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start
+        self.end = end  # exclusive slot index
+        self.succ_jump: int | None = None
+        self.succ_fall: int | None = None
+        self.preds_jump = 0
+        self.preds_fall = 0
 
 
-@dataclass
 class CompiledCode:
     """A translated program: Python source, its functions by start slot, and the entry."""
 
-    source: str
-    functions: dict[int, Callable[..., tuple[int, int]]]
-    function_ranges: list[tuple[int, int]]
-    code_base: int = 0
-    slots: list[Instruction] = field(default_factory=list)
+    def __init__(self, source: str, functions: dict[int, Callable[..., tuple[int, int]]],
+                 function_ranges: list[tuple[int, int]], code_base: int = 0,
+                 slots: list[Instruction] | None = None) -> None:
+        self.source = source
+        self.functions = functions
+        self.function_ranges = function_ranges
+        self.code_base = code_base
+        self.slots = slots or []
 
     @property
     def entry(self) -> Callable[..., tuple[int, int]]:
@@ -305,9 +307,7 @@ class _Emitter:
         self.line(ind, f"a = {addr}")
         self.line(ind, f"if {self.sb} <= a <= {self.se - n}: {dest} = {unpack}(sv, a - {self.sb})[0]{tail}")
         self.line(ind, f"elif cb <= a <= ce - {n}: {dest} = {unpack}(cv, a - cb)[0]{tail}")
-        self.line(ind, "else:")
-        self.line(ind + 1, f"cb, ce, cv = RD(a, {n}, {pc})")
-        self.line(ind + 1, f"{dest} = {unpack}(cv, a - cb)[0]{tail}")
+        self.line(ind, f"else: cb, ce, cv, {dest} = RD(a, {n}, {signed}, {pc})")
 
     def _store(self, ind: int, addr: str, n: int, value: str, pc: int) -> None:
         pack = f"P{_UNSIGNED_FMT[n]}"
@@ -503,7 +503,7 @@ class _Emitter:
 
     def call(self, ind: int, insn: Instruction, pc: int) -> None:
         if insn.opcode == 0x8D:  # callx: register holds a helper number or a function address
-            self.line(ind, f"hc.fp = fp; hc.budget = b")
+            self.line(ind, "hc.fp = fp; hc.budget = b")
             self.line(ind, f"r0, b = CALLX(hc, {R[insn.dst]}, r1, r2, r3, r4, r5, fp, b, {pc})")
             self.line(ind, "ce = we = 0")
             return
@@ -519,6 +519,8 @@ class _Emitter:
         number = insn.imm
         fn = self.helpers.get(number)
         if fn is None:
+            from ebpf.helpers_table import helper_name
+
             name = helper_name(number)
             label = f"helper {number} ({name})" if name else f"helper {number}"
             raise HelperError(f"{label} is not available in the userspace VM", pc=pc)
@@ -658,16 +660,31 @@ def _count(slots: Sequence[Instruction], blk: _Block) -> int:
 # -- the runtime environment of the generated code -------------------------------------------------
 
 
-def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any],
+def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any], registry: HelperRegistry,
                     code_ref: list[CompiledCode]) -> dict[str, Any]:
     find = memory.find
     describe = memory.describe_fault
 
-    def rd(a: int, n: int, pc: int) -> tuple[int, int, memoryview]:
+    unsigned = {n: struct.Struct("<" + f).unpack_from for n, f in _UNSIGNED_FMT.items()}
+    signed = {n: struct.Struct("<" + f).unpack_from for n, f in _SIGNED_FMT.items()}
+
+    def rd(a: int, n: int, sx: bool, pc: int) -> tuple[int, int, memoryview | None, int]:
+        """Slow path of a load: (cache base, cache end, cache view, value)."""
         region = find(a, n)
         if region is None or not region.readable:
             raise MemoryAccessError(describe(a, n, False), pc=pc)
-        return region.base, region.base + region.size, region.view
+        off = a - region.base
+        if region.load_hook is not None:
+            value = region.load_hook(off, n)
+            if value is None:
+                value = unsigned[n](region.view, off)[0]
+            if sx:
+                sign = 1 << (8 * n - 1)
+                value = (((value & ((1 << 8 * n) - 1)) ^ sign) - sign) & M64
+            return 0, 0, None, value
+        if sx:
+            return region.base, region.base + region.size, region.view, signed[n](region.view, off)[0] & M64
+        return region.base, region.base + region.size, region.view, unsigned[n](region.view, off)[0]
 
     def wr(a: int, n: int, pc: int) -> tuple[int, int, memoryview]:
         region = find(a, n)
@@ -690,6 +707,8 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any],
             if exc.pc is None:
                 return type(exc)(exc.bare_message, pc=pc, detail=exc.detail)
             return exc
+        from ebpf.helpers_table import helper_name
+
         name = helper_name(number) or f"helper {number}"
         if isinstance(exc, EbpfError):
             return HelperError(f"{name} failed: {exc}", pc=pc, detail=exc.detail)
@@ -708,9 +727,7 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any],
             if fp <= stack.base + STACK_FRAME_SIZE:
                 raise depth(pc)
             return fn(hc, r1, r2, r3, r4, r5, fp - STACK_FRAME_SIZE, b)
-        helper = hc.vm.helpers.get(target) if hc.vm is not None else None
-        if helper is None:
-            helper = helpers.get(target)
+        helper = registry.get(target)
         if helper is None:
             raise HelperError(f"callx target {target:#x} is neither a helper number nor a function", pc=pc)
         try:
@@ -720,13 +737,12 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any],
         return r0, hc.budget
 
     def ldabs(hc: HelperContext, offset: int, n: int, pc: int) -> int:
-        packet = hc.extra.get("packet")
+        packet = hc.packet
         if packet is None:
             raise VMError("LD_ABS/LD_IND used without a packet (only socket filter and tc programs)", pc=pc)
-        start, end = packet
-        if offset < 0 or start + offset + n > end:
+        if offset < 0 or packet.data + offset + n > packet.data_end:
             raise PacketLoadAbort()
-        return int.from_bytes(memory.read(start + offset, n), "big")
+        return int.from_bytes(memory.read(packet.data + offset, n), "big")
 
     ns: dict[str, Any] = {
         "SV": stack.view, "RD": rd, "WR": wr, "BUDGET": budget, "DEPTH": depth,
@@ -764,7 +780,7 @@ def translate(slots: Sequence[Instruction], memory: Memory, stack: Region, helpe
         emitter.line(0, "")
     source = "\n".join(emitter.lines) + "\n"
     code_ref: list[CompiledCode] = []
-    ns = _make_namespace(memory, stack, emitter.used_helpers, code_ref)
+    ns = _make_namespace(memory, stack, emitter.used_helpers, helpers, code_ref)
     try:
         code = compile(source, f"<ebpf:{name}>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as exc:  # pragma: no cover - a bug or huge program

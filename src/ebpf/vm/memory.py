@@ -39,7 +39,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -78,26 +78,39 @@ def allocate_buffer(size: int) -> ctypes.Array:
     return (ctypes.c_ubyte * max(size, 1))()
 
 
-@dataclass(eq=False)
 class Region:
     """One registered range of host memory that programs may access.
 
-    ``buffer`` is the ctypes object (or ``bytearray``) holding the bytes; the region
-    keeps it alive. ``view`` is a writable byte view of exactly
-    ``[base, base + size)``, so ``struct.unpack_from(fmt, region.view, addr - region.base)``
-    reads at ``addr``.
+    ``base`` is its host address and ``size`` its length; ``buffer`` is the ctypes
+    object (or ``bytearray``) holding the bytes, kept alive by the region. ``view``
+    is a writable byte view of exactly ``[base, base + size)``, so
+    ``struct.unpack_from(fmt, region.view, addr - region.base)`` reads at ``addr``.
+    ``owner`` is the object the region belongs to (the map of a MAP_VALUE or
+    MAP_OBJECT region). ``load_hook``, for context regions whose fields the kernel
+    rewrites (``xdp_md.data``...), is ``hook(offset, size)`` returning the value a
+    program's load sees, or None to read the bytes; regions with a hook are never
+    cached by the interpreter's fast path.
     """
 
-    base: int
-    size: int
-    name: str
-    kind: RegionKind
-    buffer: Any = field(repr=False)
-    view: memoryview = field(repr=False)
-    writable: bool = True
-    readable: bool = True
-    owner: Any = field(default=None, repr=False)
-    """The object this region belongs to (a map for MAP_VALUE / MAP_OBJECT regions)."""
+    __slots__ = ("base", "size", "name", "kind", "buffer", "view", "writable", "readable", "owner", "load_hook")
+
+    def __init__(self, base: int, size: int, name: str, kind: RegionKind, buffer: Any, view: memoryview,
+                 writable: bool = True, readable: bool = True, owner: Any = None,
+                 load_hook: Callable[[int, int], int | None] | None = None) -> None:
+        self.base = base
+        self.size = size
+        self.name = name
+        self.kind = kind
+        self.buffer = buffer
+        self.view = view
+        self.writable = writable
+        self.readable = readable
+        self.owner = owner
+        self.load_hook = load_hook
+
+    def __repr__(self) -> str:
+        flags = ("r" if self.readable else "-") + ("w" if self.writable else "-")
+        return f"Region({self.name!r}, {self.kind.value}, [{self.base:#x},+{self.size}), {flags})"
 
     @property
     def end(self) -> int:
@@ -152,7 +165,8 @@ class Memory:
         return tuple(self._regions)
 
     def add(self, buffer: Any, name: str, kind: RegionKind = RegionKind.OTHER, *, writable: bool = True,
-            readable: bool = True, owner: Any = None, offset: int = 0, size: int | None = None) -> Region:
+            readable: bool = True, owner: Any = None, offset: int = 0, size: int | None = None,
+            load_hook: Callable[[int, int], int | None] | None = None) -> Region:
         """Register ``buffer`` (or its slice ``[offset, offset + size)``) as a region.
 
         ``buffer`` is a ctypes object (array, structure, scalar) or a ``bytearray``
@@ -165,7 +179,8 @@ class Memory:
         if offset < 0 or size < 0 or offset + size > total:
             raise VMError(f"region '{name}': slice [{offset},+{size}) does not fit in a {total}-byte buffer")
         region = Region(base=address + offset, size=size, name=name, kind=kind, buffer=buffer,
-                        view=view[offset:offset + size], writable=writable, readable=readable, owner=owner)
+                        view=view[offset:offset + size], writable=writable, readable=readable, owner=owner,
+                        load_hook=load_hook)
         self._insert(region)
         return region
 
@@ -279,6 +294,10 @@ class Memory:
     def load(self, addr: int, size: int) -> int:
         """Unsigned little-endian integer of ``size`` (1, 2, 4, 8) bytes at ``addr``."""
         region = self.check(addr, size)
+        if region.load_hook is not None:
+            value = region.load_hook(addr - region.base, size)
+            if value is not None:
+                return value
         return UNPACKERS[size](region.view, addr - region.base)[0]
 
     def store(self, addr: int, size: int, value: int) -> None:

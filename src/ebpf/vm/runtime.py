@@ -22,18 +22,15 @@ adds or overrides helpers on a VM's registry::
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ebpf.errors import HelperError
-from ebpf.helpers_table import helper_name, helper_number
+from ebpf.vm.memory import Memory, Region, RegionKind
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ebpf.vm.memory import Memory
-
-__all__ = ["Helper", "HelperContext", "HelperRegistry", "MAX_TAIL_CALLS", "default_registry"]
+__all__ = ["Helper", "HelperContext", "Packet", "HelperRegistry", "MAX_TAIL_CALLS", "default_registry"]
 
 #: The kernel's limit on chained tail calls in one run (``MAX_TAIL_CALL_CNT``).
 MAX_TAIL_CALLS = 33
@@ -51,35 +48,106 @@ def _stderr_printk(text: str) -> None:
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
 
 
-@dataclass
+class Packet:
+    """A packet buffer with head- and tailroom, and the bounds programs currently see.
+
+    ``data_meta <= data <= data_end`` are host addresses inside the buffer; the
+    PACKET region programs may access is ``[data_meta, data_end)``. Helpers that
+    move the bounds (``bpf_xdp_adjust_head``, ``bpf_xdp_adjust_meta``,
+    ``bpf_xdp_adjust_tail``, ``bpf_skb_pull_data``...) call :meth:`set_bounds`.
+    """
+
+    def __init__(self, memory: Memory, payload: bytes, *, headroom: int = 256, tailroom: int = 256,
+                 name: str = "packet") -> None:
+        from ebpf.vm.memory import allocate_buffer
+
+        self.memory = memory
+        self.name = name
+        self.capacity = headroom + len(payload) + tailroom
+        self.buffer = allocate_buffer(self.capacity)
+        self.base = ctypes.addressof(self.buffer)
+        self._view = memoryview(self.buffer).cast("B")
+        self._view[headroom:headroom + len(payload)] = payload
+        self.region: Region | None = None
+        self.data_meta = self.data = self.data_end = 0
+        self.set_bounds(self.base + headroom, self.base + headroom, self.base + headroom + len(payload))
+
+    @property
+    def end(self) -> int:
+        """First address past the whole buffer (tailroom included)."""
+        return self.base + self.capacity
+
+    def set_bounds(self, data_meta: int, data: int, data_end: int) -> None:
+        """Move the visible packet to ``[data, data_end)`` with metadata from ``data_meta``."""
+        if not self.base <= data_meta <= data <= data_end <= self.end:
+            raise HelperError(f"packet bounds [{data_meta:#x}, {data:#x}, {data_end:#x}) do not fit the "
+                              f"buffer [{self.base:#x},+{self.capacity})")
+        if self.region is not None:
+            self.memory.remove(self.region)
+        self.data_meta, self.data, self.data_end = data_meta, data, data_end
+        self.region = self.memory.add(self.buffer, self.name, RegionKind.PACKET,
+                                      offset=data_meta - self.base, size=data_end - data_meta)
+
+    @property
+    def length(self) -> int:
+        """Bytes from ``data`` to ``data_end``."""
+        return self.data_end - self.data
+
+    @property
+    def headroom(self) -> int:
+        """Bytes of buffer before ``data_meta``."""
+        return self.data_meta - self.base
+
+    @property
+    def tailroom(self) -> int:
+        """Bytes of buffer after ``data_end``."""
+        return self.end - self.data_end
+
+    def bytes(self) -> bytes:
+        """The packet from ``data`` to ``data_end``."""
+        return bytes(self._view[self.data - self.base:self.data_end - self.base])
+
+    def release(self) -> None:
+        """Unregister the packet's region."""
+        if self.region is not None:
+            self.memory.remove(self.region)
+            self.region = None
+
+
 class HelperContext:
     """The state of one program run, as seen by helpers.
 
-    ``vm`` is the :class:`ebpf.vm.VM`, ``program`` the running :class:`ebpf.vm.Program`
-    (changes on tail calls), ``ctx_address`` the address of the context passed in
-    ``r1`` at entry, ``cpu`` the simulated CPU number, ``printk`` where
-    ``bpf_trace_printk`` output goes, and ``extra`` a free dict for per-run state of
-    helpers (packet bounds, redirect target, ...).
+    ``vm`` is the :class:`ebpf.vm.VM` (None for bare runs), ``memory`` its region
+    table, ``program`` the running :class:`ebpf.vm.Program` (changes on tail calls),
+    ``ctx_address`` the address of the context passed in ``r1`` at entry, ``cpu`` the
+    simulated CPU number, ``printk`` where ``bpf_trace_printk`` output goes,
+    ``packet`` the :class:`Packet` of networking programs, and ``extra`` a free dict
+    for per-run state of helpers (redirect target, ...). ``tail_calls`` counts tail
+    calls taken; ``budget`` is the number of instructions left (kept current around
+    helper calls, for callbacks), ``budget_limit`` the whole budget, and ``fp`` the
+    frame pointer of the function making the current helper call.
     """
 
-    vm: Any
-    memory: Memory
-    program: Any = None
-    ctx_address: int = 0
-    cpu: int = 0
-    printk: Callable[[str], None] = _stderr_printk
-    extra: dict[str, Any] = field(default_factory=dict)
-    tail_calls: int = 0
-    """Tail calls taken so far in this run."""
-    pending_tail_call: Any = None
-    """The program a successful ``bpf_tail_call`` asked to jump to (consumed by the interpreter)."""
-    pending_tail_ctx: int = 0
-    budget: int = 0
-    """Instructions left in this run (kept current around helper calls, for callbacks)."""
-    budget_limit: int = 0
-    """The run's whole instruction budget (for messages)."""
-    fp: int = 0
-    """Frame pointer of the function that made the current helper call."""
+    __slots__ = ("vm", "memory", "program", "ctx_address", "cpu", "printk", "extra", "tail_calls",
+                 "pending_tail_call", "pending_tail_ctx", "packet", "budget", "budget_limit", "fp")
+
+    def __init__(self, vm: Any, memory: Memory, program: Any = None, ctx_address: int = 0, cpu: int = 0,
+                 printk: Callable[[str], None] = _stderr_printk, packet: Packet | None = None,
+                 budget: int = 0, budget_limit: int = 0) -> None:
+        self.vm = vm
+        self.memory = memory
+        self.program = program
+        self.ctx_address = ctx_address
+        self.cpu = cpu
+        self.printk = printk
+        self.extra: dict[str, Any] = {}
+        self.tail_calls = 0
+        self.pending_tail_call: Any = None
+        self.pending_tail_ctx = 0
+        self.packet = packet
+        self.budget = budget
+        self.budget_limit = budget_limit
+        self.fp = 0
 
     def call_function(self, address: int, r1: int = 0, r2: int = 0, r3: int = 0, r4: int = 0,
                       r5: int = 0) -> int:
@@ -142,6 +210,8 @@ class HelperRegistry:
             if number_or_name < 0:
                 raise HelperError(f"helper number {number_or_name} is negative")
             return number_or_name
+        from ebpf.helpers_table import helper_number
+
         name = number_or_name if number_or_name.startswith("bpf_") else "bpf_" + number_or_name
         number = helper_number(name)
         if number is None:
@@ -174,6 +244,8 @@ class HelperRegistry:
         """The helper for ``number``; HelperError naming it if there is none."""
         fn = self.get(number)
         if fn is None:
+            from ebpf.helpers_table import helper_name
+
             name = helper_name(number)
             label = f"helper {number} ({name})" if name else f"helper {number}"
             raise HelperError(f"{label} is not available in the userspace VM")

@@ -1,0 +1,107 @@
+"""``ebpf disasm``: disassemble an object file, raw bytecode or assembly text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``ebpf disasm``."""
+    parser.add_argument("file", help="ELF object (.o), raw bytecode (.bin) or assembly text; - for stdin")
+    parser.add_argument("--syntax", choices=["llvm", "ubpf"], default="llvm",
+                        help="output syntax (default: llvm, as llvm-objdump prints it)")
+    parser.add_argument("--section", help="only this section of an object (default: every code section)")
+    parser.add_argument("--listing", action="store_true",
+                        help="llvm-objdump -d layout (addresses, bytes) instead of assembler source")
+    parser.add_argument("--decimal", action="store_true", help="decimal immediates (LLVM 14 style)")
+    parser.add_argument("--no-comments", dest="comments", action="store_false",
+                        help="no helper-name comments")
+    parser.add_argument("--json", action="store_true", help="print the instructions as JSON")
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    with open(name, "rb") as f:
+        return f.read()
+
+
+def _looks_like_text(name: str, data: bytes) -> bool:
+    if name.endswith((".bin", ".raw")):
+        return False
+    if name.endswith((".s", ".S", ".asm", ".txt", ".data")):
+        return True
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text[:4096])
+
+
+def load_sections(name: str, data: bytes, section: str | None) -> list:
+    """The (name, bytes, symbols, relocations, line_info) of each section to show."""
+    from ebpf.asm import assemble_sections
+    from ebpf.asm.objfile import CodeSection, read_code_sections
+    from ebpf.errors import EbpfError
+    from ebpf.isa import encode_program
+
+    if data[:4] == b"\x7fELF":
+        sections = read_code_sections(data)
+        if not sections:
+            raise EbpfError(f"{name}: the object has no code sections")
+    elif _looks_like_text(name, data):
+        programs = assemble_sections(data.decode("utf-8"), source=name if name != "-" else "<stdin>")
+        sections = []
+        for p in programs:
+            symbols: dict[int, list[str]] = {}
+            for label, slot in p.labels.items():
+                symbols.setdefault(slot, []).append(label)
+            sections.append(CodeSection(p.section or ".text", encode_program(p.instructions), symbols,
+                                        p.relocations))
+    else:
+        if not data:
+            raise EbpfError(f"{name}: empty input")
+        if len(data) % 8:
+            raise EbpfError(f"{name}: {len(data)} bytes is not a whole number of 8-byte instructions "
+                            f"({len(data) % 8} trailing bytes)")
+        sections = [CodeSection(".text", data)]
+    if section is not None:
+        chosen = [s for s in sections if s.name == section]
+        if not chosen:
+            raise EbpfError(f"{name}: no code section '{section}' (have: {', '.join(s.name for s in sections)})")
+        sections = chosen
+    return sections
+
+
+def run(args: argparse.Namespace) -> int:
+    """Disassemble and print."""
+    from ebpf.asm import decode_listing, render_listing, render_source
+
+    data = _read(args.file)
+    sections = load_sections(args.file, data, args.section)
+    show_headers = len(sections) > 1
+    if args.json:
+        out = []
+        for sec in sections:
+            records = decode_listing(sec.data, syntax=args.syntax, symbols=sec.symbols,
+                                     relocations=sec.relocations, line_info=sec.line_info,
+                                     annotate=args.comments, hex_numbers=not args.decimal)
+            out.append({"section": sec.name, "instructions": [r.to_json() for r in records]})
+        json.dump({"file": args.file, "syntax": args.syntax, "sections": out}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    chunks = []
+    for sec in sections:
+        records = decode_listing(sec.data, syntax=args.syntax, symbols=sec.symbols, relocations=sec.relocations,
+                                 line_info=sec.line_info, annotate=args.comments,
+                                 hex_numbers=not args.decimal, symbolic=not args.listing)
+        if args.listing:
+            chunks.append(f"Disassembly of section {sec.name}:\n"
+                          + render_listing(records, section=sec.name, symbols=sec.symbols))
+        else:
+            head = f'\t.section\t"{sec.name}","ax"\n' if show_headers else ""
+            chunks.append(head + render_source(records, syntax=args.syntax))
+    sys.stdout.write("\n".join(chunks))
+    return 0
