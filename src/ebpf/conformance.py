@@ -223,24 +223,41 @@ def run_plugin_test(test: ConformanceTest, plugin: Sequence[str] | str, *, timeo
     return _judge(test, value, None, seconds)
 
 
-def run_directory(directory: str | Path, *, plugin: Sequence[str] | str | None = None,
+def run_directory(directory: str | Path, *, plugin: Sequence[str] | str | None = None, jobs: int | None = None,
                   progress: Callable[[TestOutcome], None] | None = None) -> ConformanceReport:
-    """Run every ``*.data`` file of ``directory`` (sorted by name), in-process or via ``plugin``."""
+    """Run every ``*.data`` file of ``directory`` (sorted by name), in-process or via ``plugin``.
+
+    Plugin processes run ``jobs`` at a time (default: one per CPU); in-process runs
+    are sequential.
+    """
     directory = Path(directory)
     files = sorted(directory.glob("*.data"))
     if not files:
         raise EbpfError(f"no .data files in {directory}")
-    report = ConformanceReport()
     start = time.perf_counter()
-    for path in files:
+
+    def one(path: Path) -> TestOutcome:
         try:
             test = parse_test_file(path)
         except EbpfError as exc:
-            outcome = TestOutcome(path.stem, False, None, None, str(exc))
-        else:
-            outcome = run_plugin_test(test, plugin) if plugin else run_test(test)
-        report.outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
+            return TestOutcome(path.stem, False, None, None, str(exc))
+        return run_plugin_test(test, plugin) if plugin else run_test(test)
+
+    report = ConformanceReport()
+    if plugin:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
+            for outcome in pool.map(one, files):
+                report.outcomes.append(outcome)
+                if progress is not None:
+                    progress(outcome)
+    else:
+        for path in files:
+            outcome = one(path)
+            report.outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
     report.seconds = time.perf_counter() - start
     return report

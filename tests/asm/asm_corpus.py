@@ -54,12 +54,12 @@ def objdump(obj: Path, cpu: str, *extra: str) -> str:
     return proc.stdout
 
 
-def llvm_mc(source: str, out: Path) -> bytes:
-    """Assemble ``source`` with llvm-mc 19 (-mcpu=v4) and return its .text bytes."""
+def llvm_mc_sections(source: str, out: Path) -> dict[str, bytes]:
+    """Assemble ``source`` with llvm-mc 19 (-mcpu=v4) and return its code sections' bytes."""
     src = out.with_suffix(".s")
     src.write_text(source)
     proc = subprocess.run([LLVM_MC, "-triple", "bpfel", "-mcpu=v4", "-filetype=obj", str(src), "-o", str(out)],
                           capture_output=True, text=True)
     if proc.returncode:
         raise AssertionError(f"llvm-mc rejected our disassembly:\n{proc.stderr}\n--- source ---\n{source}")
-    return code_sections(out).get(".text", b"")
+    return code_sections(out)

@@ -39,9 +39,10 @@ from ebpf.asm.disassembler import (
     render_listing,
     render_source,
 )
+from ebpf.asm.objdisasm import disassemble_object
 
 __all__ = [
     "DISASM_SYNTAXES", "SYNTAXES", "AssembledProgram", "DisassembledInstruction", "assemble",
     "assemble_program", "assemble_sections", "decode_listing", "detect_syntax", "disassemble",
-    "disassemble_instruction", "render_listing", "render_source",
+    "disassemble_instruction", "disassemble_object", "render_listing", "render_source",
 ]

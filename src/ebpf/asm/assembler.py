@@ -134,6 +134,7 @@ class _Assembler:
         self.source = source
         self.sections: list[_Section] = [_Section(None)]
         self.parse = parse_llvm if self.syntax == "llvm" else parse_ubpf
+        self.globals: set[str] = set()
 
     def err(self, message: str, line: int, column: int = 1) -> AssemblerError:
         return AssemblerError(message, line=line, column=column, source=self.source)
@@ -268,6 +269,9 @@ class _Assembler:
         if name == "text":
             self.new_section(".text")
             return
+        if name in ("globl", "global"):
+            self.globals.update(n.strip() for n in args.split(",") if n.strip())
+            return
         if name in _IGNORED_DIRECTIVES or name.startswith("cfi_"):
             return
         raise self.err(f"unsupported directive '.{name}' (only code is assembled: use .quad for raw "
@@ -280,6 +284,7 @@ class _Assembler:
     # -- pass two ---------------------------------------------------------------------
 
     def resolve(self, sec: _Section) -> AssembledProgram:
+        self.resolving = sec
         labels = {name: slot for name, (slot, _, _) in sec.labels.items()}
         if self.syntax == "ubpf" and "exit" not in labels:
             pc = 0
@@ -323,8 +328,16 @@ class _Assembler:
         target = labels.get(ref.name)
         if target is None:
             if ref.kind == RefKind.CALL:
+                # Like llvm-mc (REL relocations): a call to a local label of another section is
+                # relocated against that section with imm = its slot - 1; anything else gets -1.
                 relocs.append(Relocation(pc, RelocationKind.SUBPROG, ref.name))
-                return insn.replace(src=CallSrc.LOCAL, imm=-1)
+                imm = -1
+                if ref.name not in self.globals:
+                    for other in self.sections:
+                        if other is not self.resolving and ref.name in other.labels:
+                            imm = other.labels[ref.name][0] - 1
+                            break
+                return insn.replace(src=CallSrc.LOCAL, imm=imm)
             known = ", ".join(sorted(labels)) or "none"
             raise self.err(f"undefined label '{ref.name}' (defined labels: {known})", lineno, ref.column)
         delta = target - (pc + 1)

@@ -95,13 +95,18 @@ def decode_listing(program: bytes | bytearray | memoryview | Sequence[Instructio
                    symbols: Mapping[int, Sequence[str]] | None = None,
                    relocations: Sequence[Relocation] | None = None,
                    line_info: Sequence[LineInfo] | None = None, annotate: bool = True,
-                   hex_numbers: bool = True, symbolic: bool = True) -> list[DisassembledInstruction]:
+                   hex_numbers: bool = True, symbolic: bool = True,
+                   whole_object: bool = False) -> list[DisassembledInstruction]:
     """Disassemble into records (the data behind both text layouts and ``--json``).
 
     ``symbols`` maps slot -> names defined there (functions, labels); ``relocations``
     name the maps, globals and functions instructions refer to. With ``symbolic``,
     jumps and calls name labels (generated as ``.L<slot>`` where no symbol exists)
-    and relocated ``lddw``/``call`` name their symbol.
+    and relocated ``lddw``/``call`` name their symbol. A relocated call whose immediate
+    is section-relative (not -1: the target is in another section) names its target
+    only with ``whole_object`` (every section printed together, as ``llvm-mc`` and our
+    assembler then recompute the same immediate); otherwise it prints as
+    ``call local +N`` with the name in a comment.
     """
     if syntax not in DISASM_SYNTAXES:
         raise EbpfError(f"unknown syntax '{syntax}' (use one of {', '.join(DISASM_SYNTAXES)})")
@@ -175,7 +180,11 @@ def decode_listing(program: bytes | bytearray | memoryview | Sequence[Instructio
         record.target = t
         if symbolic:
             if reloc is not None and insn.is_local_call:
-                target_text = reloc.target
+                if insn.imm == -1 or whole_object:
+                    target_text = reloc.target
+                else:
+                    record.comment = f"call {reloc.target} (section-relative immediate)"
+                    target_text = None
             elif reloc is not None and insn.is_wide and insn.src == 0 and second is not None and second.imm == 0:
                 target_text = _symbol_expr(reloc, insn)
             elif t is not None and (insn.is_jump or insn.is_local_call):
@@ -190,7 +199,9 @@ def decode_listing(program: bytes | bytearray | memoryview | Sequence[Instructio
             record.valid = False
             text = f".quad {int.from_bytes(insn.encode(), 'little'):#018x}"
         record.text = text
-        if annotate and insn.is_helper_call:
+        if record.comment:
+            pass
+        elif annotate and insn.is_helper_call:
             record.comment = helper_name(insn.imm) or ""
         elif symbolic and reloc is not None and target_text is None:
             record.comment = f"{reloc.kind.value} {reloc.target}"
@@ -208,11 +219,17 @@ def _symbol_expr(reloc: Relocation, insn: Instruction) -> str:
 
 
 def render_source(records: Sequence[DisassembledInstruction], *, syntax: str = "llvm",
-                  indent: str = "\t") -> str:
-    """Assembler-source layout: labels, indented instructions, ``#`` comments."""
+                  indent: str = "\t", globals: Sequence[str] | set[str] = ()) -> str:
+    """Assembler-source layout: labels, indented instructions, ``#`` comments.
+
+    Labels named in ``globals`` get a ``.globl`` directive (LLVM syntax), so that
+    ``llvm-mc`` relocates calls to them against the symbol, as clang does.
+    """
     lines: list[str] = []
     for rec in records:
         for label in rec.labels:
+            if label in globals and syntax == "llvm":
+                lines.append(f"{indent}.globl\t{label}")
             lines.append(f"{label}:")
         if rec.source_line is not None and rec.source_line.text.strip():
             li = rec.source_line

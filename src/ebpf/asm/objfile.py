@@ -19,6 +19,7 @@ from ebpf.object.elf import (
     STT_FILE,
     STT_FUNC,
     STT_SECTION,
+    STB_LOCAL,
     ElfObject,
     parse_elf,
 )
@@ -37,6 +38,8 @@ class CodeSection:
     """Slot -> names of the functions and labels defined there."""
     relocations: list[Relocation] = field(default_factory=list)
     line_info: list[LineInfo] = field(default_factory=list)
+    globals: set[str] = field(default_factory=set)
+    """Names of the global (non-static) symbols defined in this section."""
 
 
 def read_code_sections(source: bytes | str | os.PathLike[str]) -> list[CodeSection]:
@@ -59,6 +62,8 @@ def read_code_sections(source: bytes | str | os.PathLike[str]) -> list[CodeSecti
             if sym.shndx == sec.index and sym.type not in (STT_SECTION, STT_FILE) and sym.name \
                     and sym.value % 8 == 0:
                 names = code.symbols.setdefault(sym.value // 8, [])
+                if sym.bind != STB_LOCAL:
+                    code.globals.add(sym.name)
                 if sym.type == STT_FUNC:
                     names.insert(0, sym.name)
                 else:

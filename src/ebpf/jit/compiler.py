@@ -86,7 +86,7 @@ def jit_available() -> bool:
 
 def compile_ir(ir: str, function_starts: list[int], *, opt_level: int = 3) -> NativeCode:
     """Compile module IR from the translator; cached by the IR text."""
-    key = hashlib.sha256(ir.encode()).hexdigest()
+    key = hashlib.sha256(ir.encode() + bytes([opt_level])).hexdigest()
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -104,10 +104,11 @@ def compile_ir(ir: str, function_starts: list[int], *, opt_level: int = 3) -> Na
         except RuntimeError as exc:
             raise EbpfError(f"JIT: generated IR is invalid: {str(exc).splitlines()[0]}", detail=f"{exc}\n{text}") \
                 from None
-        pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
-        pb = llvm.create_pass_builder(tm, pto)
-        pm = pb.getModulePassManager()
-        pm.run(module, pb)
+        if opt_level > 0:
+            pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
+            pb = llvm.create_pass_builder(tm, pto)
+            pm = pb.getModulePassManager()
+            pm.run(module, pb)
         engine.add_module(module)
         engine.finalize_object()
         entry_addr = engine.get_function_address(f"ebpf_entry{suffix}")

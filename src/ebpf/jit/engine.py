@@ -1,101 +1,12 @@
-"""The ``jit`` engine: VM programs whose runs execute LLVM-compiled native code.
+"""The ``jit`` engine of ``ebpf test-run --engine jit`` and ``ebpf conformance-plugin --jit``.
 
-:class:`JitVMProgram` is an :class:`ebpf.vm.program.Program` (same loading, maps,
-helpers, context set-up for XDP and socket-buffer test runs) whose runs go through
-:class:`~ebpf.jit.runner.JitProgram`; ``test_run(repeat=N)`` repeats in native code
-and reports the native time per run, as ``BPF_PROG_TEST_RUN`` does.
-:class:`JitEngine` is what ``ebpf test-run --engine jit`` and
-``ebpf conformance-plugin --jit`` use.
+Kept lean: the conformance plugin starts once per test, so heavy modules are
+imported only when used.
 """
 
 from __future__ import annotations
 
-import ctypes
-import time
-from collections.abc import Callable
 from typing import Any
-
-from ebpf.isa import Instruction, PseudoSrc, decode_program
-from ebpf.jit.runner import JitProgram
-from ebpf.kinds import ProgType
-from ebpf.vm.program import _SKB_DATA, _SKB_DATA_END, _SKB_DATA_META, _SKB_LEN, _SKB_TYPES, VM, Program
-
-#: Context fields that the kernel converts to pointers (or live values), by program type.
-CTX_CONVERTED_FIELDS: dict[ProgType, frozenset[int]] = {ProgType.XDP: frozenset({0, 4, 8})}
-for _t in _SKB_TYPES:
-    CTX_CONVERTED_FIELDS[_t] = frozenset({_SKB_DATA, _SKB_DATA_END, _SKB_DATA_META, _SKB_LEN})
-
-
-class JitVMProgram(Program):
-    """A VM program run by the JIT (compiled on first run, then cached by its bytes).
-
-    ``checked`` keeps bounds checks on every memory access that is not provably in
-    the stack frame; turn it off only for programs a verifier proved safe.
-    """
-
-    def __init__(self, *args: Any, checked: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.checked = checked
-        self._jit: JitProgram | None = None
-        self._pending_repeat = 1
-        self._measured_ns = 0
-
-    def jit_program(self) -> JitProgram:
-        """The compiled program (compiling it now if needed)."""
-        if self._jit is None:
-            code_base = self.code_region.base
-
-            def resolve(pc: int, first: Instruction, second: Instruction) -> int:
-                if first.src == PseudoSrc.FUNC:
-                    return code_base + 8 * (pc + 1 + first.imm)
-                return (first.imm & 0xFFFFFFFF) | ((second.imm & 0xFFFFFFFF) << 32)
-
-            self._jit = JitProgram(self.slots, self.vm.memory, self.vm.helpers, checked=self.checked,
-                                   resolve_pseudo=resolve, stack=self.vm.stack,
-                                   budget=self.budget or self.vm.budget,
-                                   ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()))
-        return self._jit
-
-    @property
-    def compile_seconds(self) -> float:
-        """Time LLVM took to compile this program (0 when it came from the cache)."""
-        return self.jit_program().compile_seconds
-
-    def _execute(self, hc: Any, r1: int, r2: int = 0, r3: int = 0, r4: int = 0, r5: int = 0) -> int:
-        vm = self.vm
-        from ebpf.errors import VMError
-
-        if vm._running:
-            raise VMError("the VM is already running a program (runs do not nest; use another VM)")
-        jit = self.jit_program()
-        jit.budget = hc.budget_limit or jit.budget
-        repeat, self._pending_repeat = self._pending_repeat, 1
-        vm._running = True
-        ctypes.memset(vm.stack.base, 0, vm.stack.size)
-        try:
-            if repeat <= 1:
-                start = time.perf_counter_ns()
-                r0 = jit.run(r1, r2, context=hc)
-                self._measured_ns = time.perf_counter_ns() - start
-            else:
-                r0, total, _runs = jit.repeat(repeat, r1, r2, context=hc)
-                self._measured_ns = total
-        finally:
-            vm._running = False
-        return r0
-
-    def _timed(self, once: Callable[[], int], repeat: int) -> tuple[int, int]:
-        self._pending_repeat = repeat
-        try:
-            r0 = once()
-        finally:
-            self._pending_repeat = 1
-        return r0, self._measured_ns
-
-    def run_from_tail_call(self, context: Any, ctx_address: int) -> int:
-        """Continue a run in this program after a tail call into it."""
-        context.program = self
-        return self.jit_program().run(ctx_address, 0, context=context)
 
 
 class JitEngine:
@@ -107,8 +18,9 @@ class JitEngine:
         self.budget = budget
         self.checked = checked
 
-    def vm(self) -> VM:
+    def vm(self) -> Any:
         """A fresh VM whose programs run in the JIT."""
+        from ebpf.jit.vm import JitVM
         from ebpf.vm.program import DEFAULT_BUDGET
 
         return JitVM(budget=self.budget or DEFAULT_BUDGET, checked=self.checked)
@@ -120,26 +32,15 @@ class JitEngine:
     def run_conformance(self, code: bytes, memory: bytes) -> int:
         """Run conformance bytecode: ``r1`` = copy of ``memory`` (or 0), ``r2`` = its length."""
         from ebpf.conformance import conformance_helpers
+        from ebpf.isa import decode_program
+        from ebpf.jit.runner import JitProgram
         from ebpf.vm.memory import Memory, RegionKind
 
         mem = Memory()
-        jit = JitProgram(decode_program(code), mem, conformance_helpers(), budget=self.budget or 1_000_000)
+        jit = JitProgram(decode_program(code), mem, conformance_helpers(), budget=self.budget or 1_000_000,
+                         opt_level=0)
         if not memory:
             return jit.run(0, 0)
         buf = bytearray(memory)
         region = mem.add(buf, "mem", RegionKind.OTHER)
         return jit.run(region.base, len(buf))
-
-
-class JitVM(VM):
-    """A :class:`~ebpf.vm.program.VM` whose programs run in the JIT."""
-
-    def __init__(self, *args: Any, checked: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.checked = checked
-
-    def _new_program(self, slots: Any, name: str, prog_type: ProgType, budget: int | None,
-                     spec: Any) -> Program:
-        prog = JitVMProgram(self, slots, name=name, type=prog_type, budget=budget, spec=spec, checked=self.checked)
-        self.programs.append(prog)
-        return prog

@@ -54,7 +54,7 @@ class JitProgram:
                  make_context: Callable[[], Any] | None = None, stack: Any = None,
                  budget: int = DEFAULT_BUDGET, native_helpers: bool = True,
                  ld_packet: Callable[[Any, int, int, int], int] | None = None,
-                 ctx_pointer_offsets: frozenset[int] = frozenset()) -> None:
+                 ctx_pointer_offsets: frozenset[int] = frozenset(), opt_level: int = 3) -> None:
         self.slots = list(slots)
         self.memory = memory
         self.helpers = helpers
@@ -70,7 +70,7 @@ class JitProgram:
         self.ctx_shadow_offsets = translator.ctx_shadow_offsets
         self._ctx_hook: Any = None
         self._ctx_base = 0
-        self.code: NativeCode = compile_ir(translator.module(), translator.starts)
+        self.code: NativeCode = compile_ir(translator.module(), translator.starts, opt_level=opt_level)
         self.compile_seconds = self.code.compile_seconds
         self.uses_tail_calls = any(i.is_helper_call and i.imm == _TAIL_CALL for i in self.slots)
         if stack is None:

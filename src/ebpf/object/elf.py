@@ -48,6 +48,9 @@ STB_WEAK = 2
 STV_DEFAULT = 0
 STV_HIDDEN = 2
 
+_SHDR = struct.Struct("<IIQQQQIIQQ")
+"""``Elf64_Shdr``."""
+
 R_BPF_NONE = 0
 R_BPF_64_64 = 1
 R_BPF_64_ABS64 = 2
@@ -205,48 +208,35 @@ def parse_elf(data: bytes) -> ElfObject:
     if shnum == 0 or shoff + shnum * shentsize > len(data):
         raise ObjectError(f"section header table at offset {shoff:#x} ({shnum} entries) runs past the "
                           f"end of the file ({len(data)} bytes)")
-    sections = _read_sections(elf, data, shnum)
+    sections = _read_sections(elf, data, shoff, shnum)
     symbols = _read_symbols(sections)
     relocations = _read_relocations(sections)
     return ElfObject(sections, symbols, relocations)
 
 
-def _read_sections(elf, data: bytes, shnum: int) -> list[ElfSection]:
+def _read_sections(elf, data: bytes, shoff: int, shnum: int) -> list[ElfSection]:
     sections: list[ElfSection] = []
+    name_offsets: list[int] = []
     with _guard("reading the section name table"):
         shstrndx = elf.get_shstrndx()
     if not 0 < shstrndx < shnum:
         raise ObjectError(f"section name table index {shstrndx} is out of range (file has {shnum} sections)")
     for index in range(shnum):
-        with _guard(f"reading section header {index}"):
-            hdr = elf._get_section_header(index)
-            sh = {k: hdr[k] for k in ("sh_name", "sh_type", "sh_flags", "sh_offset", "sh_size", "sh_link",
-                                      "sh_info", "sh_entsize", "sh_addralign")}
-        sec_type = sh["sh_type"]
-        sec = ElfSection(index, "", _SECTION_TYPES.get(sec_type, sec_type) if isinstance(sec_type, str)
-                         else sec_type, sh["sh_flags"], sh["sh_offset"], sh["sh_size"], sh["sh_link"],
-                         sh["sh_info"], sh["sh_entsize"], sh["sh_addralign"])
-        if not isinstance(sec.type, int):
-            sec.type = -1
+        (sh_name, sh_type, sh_flags, _addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign,
+         sh_entsize) = _SHDR.unpack_from(data, shoff + index * _SHDR.size)
+        sec = ElfSection(index, "", sh_type, sh_flags, sh_offset, sh_size, sh_link, sh_info, sh_entsize,
+                         sh_addralign)
         if sec.type not in (SHT_NOBITS, SHT_NULL) and sec.offset + sec.size > len(data):
             raise ObjectError(f"section header {index}: contents at offset {sec.offset:#x} with size "
                               f"{sec.size:#x} run past the end of the file ({len(data)} bytes)")
-        if sec.type == SHT_NOBITS:
-            sec.data = b""
-        elif sec.type != SHT_NULL:
+        if sec.type not in (SHT_NOBITS, SHT_NULL):
             sec.data = data[sec.offset:sec.offset + sec.size]
         sections.append(sec)
-        sec.name = str(sh["sh_name"])  # resolved below
+        name_offsets.append(sh_name)
     names = sections[shstrndx].data
-    for sec in sections:
-        sec.name = _string_at(names, int(sec.name), f"name of section {sec.index}",
-                              sections[shstrndx])
+    for sec, name_offset in zip(sections, name_offsets):
+        sec.name = _string_at(names, name_offset, f"name of section {sec.index}", sections[shstrndx])
     return sections
-
-
-_SECTION_TYPES = {"SHT_NULL": SHT_NULL, "SHT_PROGBITS": SHT_PROGBITS, "SHT_SYMTAB": SHT_SYMTAB,
-                  "SHT_STRTAB": SHT_STRTAB, "SHT_RELA": SHT_RELA, "SHT_NOBITS": SHT_NOBITS,
-                  "SHT_REL": SHT_REL}
 
 
 def _string_at(table: bytes, offset: int, what: str, sec: ElfSection) -> str:

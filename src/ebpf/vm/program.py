@@ -39,7 +39,7 @@ from typing import Any
 from ebpf.errors import EbpfError, NotSupportedError, ObjectError, VMError
 from ebpf.isa import Instruction, decode_program
 from ebpf.isa.opcodes import PseudoSrc
-from ebpf.kinds import MapType, ProgType
+from ebpf.kinds import ProgType
 from ebpf.vm.interpreter import (
     MAX_CALL_FRAMES,
     STACK_FRAME_SIZE,
@@ -480,12 +480,14 @@ class VM:
             pspec = spec.programs[name]
             slots = _relocate(pspec, maps)
             loaded[name] = self._new_program(slots, name, pspec.type, None, pspec)
-        for map_name, map_spec in spec.maps.items():
-            if map_spec.type == MapType.PROG_ARRAY:
-                for entry in map_spec.contents:
-                    if isinstance(entry.value, str) and entry.value in loaded:
-                        key = entry.key if isinstance(entry.key, int) else int.from_bytes(entry.key, "little")
-                        maps[map_name][key] = loaded[entry.value]
+        if any(isinstance(e.value, str) for m in spec.maps.values() for e in m.contents):
+            from ebpf.vm.maps import fill_references
+
+            def resolve(target: str) -> Any:
+                return loaded.get(target) or maps.get(target)
+
+            for map_name, map_spec in spec.maps.items():
+                fill_references(maps[map_name], map_spec, resolve)
         return VMObject(self, spec, loaded, maps)
 
     def _create_object_map(self, map_spec: Any) -> Any:

@@ -12,6 +12,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", metavar="CMD", default=None,
                         help="run each test through this plugin command (e.g. 'ebpf conformance-plugin --jit') "
                              "instead of in-process")
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="plugin processes to run at a time (default: one per CPU)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--verbose-tests", "-l", action="store_true", help="list every test, not only failures")
 
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     if not directory.is_dir():
         raise EbpfError(f"{directory} is not a directory")
-    report = run_directory(directory, plugin=args.plugin)
+    report = run_directory(directory, plugin=args.plugin, jobs=args.jobs)
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -43,6 +43,7 @@ def _looks_like_text(name: str, data: bytes) -> bool:
 def load_sections(name: str, data: bytes, section: str | None) -> list:
     """The (name, bytes, symbols, relocations, line_info) of each section to show."""
     from ebpf.asm import assemble_sections
+    from ebpf.asm.objdisasm import select_sections
     from ebpf.asm.objfile import CodeSection, read_code_sections
     from ebpf.errors import EbpfError
     from ebpf.isa import encode_program
@@ -67,41 +68,27 @@ def load_sections(name: str, data: bytes, section: str | None) -> list:
             raise EbpfError(f"{name}: {len(data)} bytes is not a whole number of 8-byte instructions "
                             f"({len(data) % 8} trailing bytes)")
         sections = [CodeSection(".text", data)]
-    if section is not None:
-        chosen = [s for s in sections if s.name == section]
-        if not chosen:
-            raise EbpfError(f"{name}: no code section '{section}' (have: {', '.join(s.name for s in sections)})")
-        sections = chosen
-    return sections
+    return select_sections(sections, section, name)
 
 
 def run(args: argparse.Namespace) -> int:
     """Disassemble and print."""
-    from ebpf.asm import decode_listing, render_listing, render_source
+    from ebpf.asm import decode_listing
+    from ebpf.asm.objdisasm import render_sections
 
     data = _read(args.file)
     sections = load_sections(args.file, data, args.section)
-    show_headers = len(sections) > 1
+    whole = data[:4] == b"\x7fELF" and args.section is None
     if args.json:
         out = []
         for sec in sections:
             records = decode_listing(sec.data, syntax=args.syntax, symbols=sec.symbols,
                                      relocations=sec.relocations, line_info=sec.line_info,
-                                     annotate=args.comments, hex_numbers=not args.decimal)
+                                     annotate=args.comments, hex_numbers=not args.decimal, whole_object=whole)
             out.append({"section": sec.name, "instructions": [r.to_json() for r in records]})
         json.dump({"file": args.file, "syntax": args.syntax, "sections": out}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    chunks = []
-    for sec in sections:
-        records = decode_listing(sec.data, syntax=args.syntax, symbols=sec.symbols, relocations=sec.relocations,
-                                 line_info=sec.line_info, annotate=args.comments,
-                                 hex_numbers=not args.decimal, symbolic=not args.listing)
-        if args.listing:
-            chunks.append(f"Disassembly of section {sec.name}:\n"
-                          + render_listing(records, section=sec.name, symbols=sec.symbols))
-        else:
-            head = f'\t.section\t"{sec.name}","ax"\n' if show_headers else ""
-            chunks.append(head + render_source(records, syntax=args.syntax))
-    sys.stdout.write("\n".join(chunks))
+    sys.stdout.write(render_sections(sections, syntax=args.syntax, listing=args.listing, annotate=args.comments,
+                                     hex_numbers=not args.decimal, whole_object=whole))
     return 0

@@ -1,0 +1,245 @@
+"""Static structure of a program: subprograms, control-flow checks, prune points and register liveness.
+
+These are the checks the kernel does before abstract interpretation (``check_subprogs``,
+``check_cfg``): jumps stay inside their function and never land in the middle of an ``lddw``, every
+function ends with ``exit`` or ``ja``, every instruction is reachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ebpf.errors import InstructionError
+from ebpf.isa import Instruction, PseudoSrc, validate_program
+from ebpf.isa.opcodes import Class, JmpOp, Mode
+
+MAX_INSNS = 1_000_000
+"""Largest program a privileged loader may submit (BPF_COMPLEXITY_LIMIT_INSNS)."""
+
+
+class StructureError(Exception):
+    """A structural defect, found before abstract interpretation."""
+
+    def __init__(self, insn: int, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.insn = insn
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class ProgramInfo:
+    """What the structure pass learned about a program."""
+
+    insns: Sequence[Instruction]
+    subprog_starts: list[int]
+    subprog_of: list[int]
+    """Index of the subprogram containing each slot."""
+    prune_points: set[int]
+    live_in: list[int]
+    """Bitmask of registers live on entry to each slot."""
+    calls: dict[int, set[int]] = field(default_factory=dict)
+    """Subprogram index -> subprogram indices it calls or references (for stack-depth checks)."""
+
+    def subprog_index(self, start: int) -> int:
+        """The subprogram index of the function starting at slot ``start``."""
+        return self.subprog_starts.index(start)
+
+
+def _is_pseudo_func(insn: Instruction) -> bool:
+    return insn.is_wide and insn.src == PseudoSrc.FUNC
+
+
+def _successors(insns: Sequence[Instruction], pc: int) -> list[int]:
+    insn = insns[pc]
+    if insn.is_wide:
+        return [pc + 2]
+    if insn.is_exit:
+        return []
+    if insn.is_jump:
+        target = insn.jump_target(pc)
+        if insn.op == JmpOp.JA:
+            return [target]
+        return [pc + 1, target]
+    return [pc + 1]
+
+
+def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = None) -> ProgramInfo:
+    """Run the structure checks and compute prune points and liveness; raise StructureError."""
+    n = len(insns)
+    if n == 0:
+        raise StructureError(0, "the program is empty", "a program needs at least 'r0 = 0; exit'")
+    if n > MAX_INSNS:
+        raise StructureError(0, f"the program has {n} instructions, more than the limit of {MAX_INSNS}",
+                             "split the program with tail calls")
+    try:
+        validate_program(insns)
+    except InstructionError as exc:
+        idx = exc.index if exc.index is not None else 0
+        text = str(exc).split(": ", 1)[-1]
+        if "outside the program" in text or "middle of an lddw" in text:
+            raise StructureError(idx, text, "fix the jump offset") from None
+        raise StructureError(idx, f"invalid instruction: {text}",
+                             "the bytecode is malformed; regenerate it with a correct assembler") from None
+    for pc, insn in enumerate(insns):
+        if insn.is_callx:
+            raise StructureError(pc, "indirect calls (callx) are not supported by the kernel",
+                                 "call the function directly")
+        if insn.cls == Class.JMP32 and insn.is_call:
+            raise StructureError(pc, "call in the JMP32 class uses reserved fields")
+        if insn.opcode & 0x07 == Class.JMP and insn.op == JmpOp.CALL and insn.off != 0 and insn.src != 2:
+            raise StructureError(pc, "call uses reserved fields (offset must be 0)")
+    starts = {0}
+    for pc, insn in enumerate(insns):
+        if insn.is_local_call or _is_pseudo_func(insn):
+            target = pc + 1 + insn.imm
+            if not 0 <= target < n:
+                raise StructureError(pc, f"function call to instruction {target} is outside the program",
+                                     "fix the call offset")
+            if target > 0 and insns[target - 1].is_wide:
+                raise StructureError(pc, f"function call target {target} is the middle of an lddw")
+            starts.add(target)
+    subprog_starts = sorted(starts)
+    subprog_of = [0] * n
+    for i, s in enumerate(subprog_starts):
+        end = subprog_starts[i + 1] if i + 1 < len(subprog_starts) else n
+        for pc in range(s, end):
+            subprog_of[pc] = i
+    # jumps must stay in their function; functions end in exit or ja
+    for i, s in enumerate(subprog_starts):
+        end = subprog_starts[i + 1] if i + 1 < len(subprog_starts) else n
+        pc = s
+        last = s
+        while pc < end:
+            insn = insns[pc]
+            last = pc
+            if insn.is_jump:
+                target = insn.jump_target(pc)
+                if not s <= target < end:
+                    raise StructureError(pc, f"jump out of range from insn {pc} to {target}",
+                                         "jumps cannot leave the function they are in")
+            pc += 2 if insn.is_wide else 1
+        tail = insns[last]
+        if not (tail.is_exit or (tail.is_jump and tail.op == JmpOp.JA)):
+            raise StructureError(last, "last insn is not an exit or jmp",
+                                 "every function must end with 'exit' (execution would fall off the end)")
+    # reachability (check_cfg)
+    seen = [False] * n
+    calls: dict[int, set[int]] = {i: set() for i in range(len(subprog_starts))}
+    work = [0]
+    seen[0] = True
+    while work:
+        pc = work.pop()
+        insn = insns[pc]
+        nexts = _successors(insns, pc)
+        if insn.is_local_call or _is_pseudo_func(insn):
+            target = pc + 1 + insn.imm
+            calls[subprog_of[pc]].add(subprog_of[target])
+            nexts.append(target)
+        for nxt in nexts:
+            if nxt < n and not seen[nxt]:
+                seen[nxt] = True
+                work.append(nxt)
+    pc = 0
+    while pc < n:
+        if not seen[pc]:
+            raise StructureError(pc, f"unreachable insn {pc}", "remove the dead code or the jump that skips it")
+        pc += 2 if insns[pc].is_wide else 1
+    prune: set[int] = set()
+    for pc, insn in enumerate(insns):
+        if insn.is_jump:
+            target = insn.jump_target(pc)
+            prune.add(target)
+            if insn.op != JmpOp.JA:
+                prune.add(pc)
+        elif insn.is_call:
+            prune.add(pc)
+    live = _liveness(insns, arg_counts or {})
+    return ProgramInfo(insns, subprog_starts, subprog_of, prune, live, calls)
+
+
+_ALL_ARGS = 0b111110
+
+
+def _uses_defs(insn: Instruction, arg_counts: dict[int, int]) -> tuple[int, int]:
+    """Registers read and written by one instruction (bitmasks)."""
+    cls = insn.opcode & 0x07
+    d, s = 1 << insn.dst, 1 << insn.src
+    if cls in (Class.ALU, Class.ALU64):
+        op = insn.op
+        x = insn.opcode & 0x08
+        if op == 0xB0:  # mov
+            return (s if x else 0), d
+        if op in (0x80, 0xD0):
+            return d, d
+        return d | (s if x else 0), d
+    if cls in (Class.JMP, Class.JMP32):
+        op = insn.op
+        if op == JmpOp.EXIT:
+            return 1, 0
+        if op == JmpOp.CALL:
+            if insn.src == 0:
+                nargs = arg_counts.get(insn.imm, 5)
+                uses = sum(1 << r for r in range(1, nargs + 1))
+            else:
+                uses = _ALL_ARGS
+            return uses, 0b111111
+        if op in (JmpOp.JA, JmpOp.JCOND):
+            return 0, 0
+        return d | (s if insn.opcode & 0x08 else 0), 0
+    if cls == Class.LDX:
+        return s, d
+    if cls == Class.ST:
+        return d, 0
+    if cls == Class.STX:
+        if insn.mode == Mode.ATOMIC:
+            if insn.imm == 0xF1:
+                return d | s | 1, 1
+            if insn.imm == 0x100:
+                return s, d
+            if insn.imm & 1:
+                return d | s, s
+            return d | s, 0
+        return d | s, 0
+    if cls == Class.LD:
+        if insn.is_wide:
+            return 0, d
+        if insn.mode in (Mode.ABS, Mode.IND):
+            return (1 << 6) | (s if insn.mode == Mode.IND else 0), 0b111111
+        return 0, 0
+    return 0, 0
+
+
+def _liveness(insns: Sequence[Instruction], arg_counts: dict[int, int]) -> list[int]:
+    n = len(insns)
+    uses = [0] * n
+    defs = [0] * n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for pc in range(n):
+        insn = insns[pc]
+        if pc > 0 and insns[pc - 1].is_wide:
+            continue
+        uses[pc], defs[pc] = _uses_defs(insn, arg_counts)
+        for nxt in _successors(insns, pc):
+            if nxt < n:
+                succ[pc].append(nxt)
+                preds[nxt].append(pc)
+    live_in = [0] * n
+    work = list(range(n))
+    in_work = [True] * n
+    while work:
+        pc = work.pop()
+        in_work[pc] = False
+        out = 0
+        for nxt in succ[pc]:
+            out |= live_in[nxt]
+        new = uses[pc] | (out & ~defs[pc])
+        if new != live_in[pc]:
+            live_in[pc] = new
+            for p in preds[pc]:
+                if not in_work[p]:
+                    in_work[p] = True
+                    work.append(p)
+    return live_in
