@@ -73,11 +73,12 @@ Operand = Reg | int
 Target = str | int
 
 _SIZES: dict[object, Size] = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW, "b": Size.B, "h": Size.H,
-                              "w": Size.W, "dw": Size.DW, Size.B: Size.B, Size.H: Size.H, Size.W: Size.W,
-                              Size.DW: Size.DW}
+                              "w": Size.W, "dw": Size.DW}
 
 
 def _size(size: int | str | Size) -> Size:
+    if isinstance(size, Size):  # checked first: Size.H == 8 as an int
+        return size
     try:
         return _SIZES[size]
     except (KeyError, TypeError):

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.asm.asm_corpus import C_PROGRAMS, CPUS, code_sections, compile_corpus, llvm_mc_sections, objdump
 
 from ebpf.asm import (
     assemble,
@@ -19,7 +18,8 @@ from ebpf.asm import (
 )
 from ebpf.asm.objfile import read_code_sections
 from ebpf.errors import AssemblerError
-from ebpf.isa import encode_program
+from ebpf.isa import decode_program, encode_program
+from tests.asm.asm_corpus import C_PROGRAMS, CPUS, code_sections, compile_corpus, llvm_mc_sections, objdump
 
 pytestmark = pytest.mark.clang
 
@@ -63,7 +63,13 @@ def test_objdump_without_raw_bytes_with_relocations(compiled):
             with pytest.raises(AssemblerError, match="unknown"):
                 assemble(listing, section=name)
         else:
-            assert encode_program(assemble(listing, section=name)) == data, name
+            ours, theirs = assemble(listing, section=name), decode_program(data)
+            assert len(ours) == len(theirs)
+            for a, b in zip(ours, theirs):
+                if b.is_local_call and a != b:  # same-section call, no relocation: text 'call N' is ambiguous
+                    assert a == b.replace(src=0), name
+                else:
+                    assert a == b, name
 
 
 def test_disasm_then_asm_is_identity(compiled):
@@ -96,7 +102,7 @@ def test_llvm_mc_assembles_our_disassembly_to_the_same_bytes(compiled, tmp_path)
     # Sections referred to by name (.rodata, .data, ...) must exist for llvm-mc.
     referenced = sorted({r.target for sec in read_code_sections(obj) for r in sec.relocations
                          if r.target.startswith(".") and r.target not in sections})
-    text += "".join(f'\t.section\t"{name}","aw"\n' for name in referenced)
+    text += "".join(f'\t.section\t"{name}"\n' for name in referenced)
     assert llvm_mc_sections(text, tmp_path / "whole.o") == sections
 
 
@@ -129,7 +135,7 @@ def test_our_listing_matches_llvm_objdump_19(name, object_cache):
                               + render_listing(records, section=sec.name, symbols=sec.symbols))
         for key, text in ours.items():
             if text.startswith("call local "):  # objdump prints a local call as "call -0x1": ambiguous
-                assert default[key] == "call " + text.removeprefix("call local ")
+                assert default[key] == "call " + text.removeprefix("call local ").lstrip("+")
                 continue
             assert text in (default[key], alu32[key]), (key, text, default[key], alu32[key])
             checked += 1

@@ -24,6 +24,6 @@ def _root_conftest():
     return mod
 
 
-def compile_corpus(name: str, cpu: str, out_dir: Path) -> Path:
+def compile_corpus(name: str, cpu: str, out_dir: Path, extra: tuple[str, ...] = ()) -> Path:
     """Compile ``tests/corpus/obj_<name>.c`` with the clang for ``cpu`` (cached by content)."""
-    return _root_conftest().compile_c(CORPUS / f"obj_{name}.c", cpu, out_dir=out_dir)
+    return _root_conftest().compile_c(CORPUS / f"obj_{name}.c", cpu, out_dir=out_dir, extra=extra)

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from object_corpus import compile_corpus
 
 from ebpf.errors import BTFError, LinkError, ObjectError
 from ebpf.object import ObjectSpec
 from ebpf.object.elf import parse_elf
+from tests.object.object_corpus import compile_corpus
 
 pytestmark = pytest.mark.clang
 
-CORPUS_NAMES = ("maps", "globals", "externs", "subprogs", "sections")
+CORPUS_NAMES = ("maps", "globals", "externs", "subprogs", "sections", "core", "struct_ops")
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_fuzz_mutated_objects(name: str, object_cache: Path) -> None:
     for cpu in ("v3", "v4"):
         data = compile_corpus(name, cpu, object_cache).read_bytes()
         rng = random.Random(f"{name}-{cpu}")
-        for mutant in _mutations(data, rng, 150):
+        for mutant in _mutations(data, rng, 100):
             _only_object_errors(mutant)
 
 
@@ -205,11 +205,11 @@ def test_fuzz_mutated_objects(name: str, object_cache: Path) -> None:
 def test_fuzz_mutated_objects_long(name: str, object_cache: Path) -> None:
     data = compile_corpus(name, "v4", object_cache).read_bytes()
     rng = random.Random(f"long-{name}")
-    for mutant in _mutations(data, rng, 1500):
+    for mutant in _mutations(data, rng, 600):
         _only_object_errors(mutant)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_fuzz_hypothesis(object_cache: Path, data) -> None:
     base = compile_corpus("maps", "v3", object_cache).read_bytes()

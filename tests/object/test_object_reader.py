@@ -6,13 +6,13 @@ import struct
 from pathlib import Path
 
 import pytest
-from object_corpus import CPUS, compile_corpus
 
 from ebpf.errors import ObjectError
 from ebpf.isa import LDDW, CallSrc, PseudoSrc
 from ebpf.kinds import AttachType, MapFlags, MapType, PinType, ProgType
 from ebpf.object import MapEntry, ObjectSpec, RelocationKind
 from ebpf.object.sections import classify_section
+from tests.object.object_corpus import CPUS, compile_corpus
 
 pytestmark = pytest.mark.clang
 
@@ -309,3 +309,51 @@ def test_reading_is_deterministic(object_cache: Path) -> None:
         a = ObjectSpec.from_file(path)
         b = ObjectSpec.from_bytes(path.read_bytes(), name=a.name)
         assert a == b
+
+
+# -- CO-RE, struct_ops, objects without BTF -----------------------------------------------------
+
+
+def test_core_relocations_follow_their_instructions(cpu: str, object_cache: Path) -> None:
+    spec = read("core", cpu, object_cache)
+    prog = spec.programs["core_prog"]
+    assert prog.subprograms == ["parent_tgid"]
+    sub_start = next(fi.insn for fi in prog.func_info if spec.btf[fi.type_id].name == "parent_tgid")
+    accesses = {(c.access, c.kind, c.insn >= sub_start) for c in prog.core_relocations}
+    # pid (0:0) in the program; tgid through parent (0:2, 0:1) in the subprogram, linked after it
+    assert {("0:0", 0, False), ("0:3", 2, False), ("0", 9, False), ("0:2", 0, True), ("0:1", 0, True)} <= accesses
+    for c in prog.core_relocations:
+        assert spec.btf.name_of(c.type_id) == "struct task_like"
+        insn = prog.instructions[c.insn]
+        if c.kind == 9:  # TYPE_SIZE: the instruction carries clang's local answer
+            assert insn.imm == 32
+
+
+def test_struct_ops_maps(cpu: str, object_cache: Path) -> None:
+    spec = read("struct_ops", cpu, object_cache)
+    one, two = spec.maps["dummy_1"], spec.maps["dummy_2"]
+    for m in (one, two):
+        assert (m.type, m.key_size, m.value_size, m.max_entries) == (MapType.STRUCT_OPS, 4, 24, 1)
+        assert spec.btf.name_of(m.value_type_id) == "struct bpf_dummy_ops"
+        assert m.contents == [MapEntry(0, bytes(24))] and not m.is_global_data
+    assert one.flags == 0 and two.flags == MapFlags.LINK
+    assert one.struct_ops_programs == {"test_1": "test_1", "test_sleepable": "test_sleepable"}
+    assert two.struct_ops_programs == {"test_1": "test_1"}
+    assert spec.programs["test_sleepable"].sleepable
+    assert spec.programs["test_1"].type == ProgType.STRUCT_OPS
+
+
+def test_object_without_btf(object_cache: Path) -> None:
+    spec = ObjectSpec.from_file(compile_corpus("subprogs", "v3", object_cache, extra=("-g0",)))
+    assert spec.btf is None
+    assert spec.programs["prog_two"].subprograms == ["far_away", "square"]
+    assert not spec.programs["prog_two"].line_info and not spec.programs["prog_two"].func_info
+    total = spec.variables["total"]
+    assert (total.map_name, total.offset, total.size, total.type_id) == ("obj_subp.bss", 0, 8, 0)
+    spec.set_variable("total", 3)
+    assert spec.get_variable("total") == (3).to_bytes(8, "little")  # no BTF: raw bytes
+
+
+def test_externs_without_btf_are_refused(object_cache: Path) -> None:
+    with pytest.raises(ObjectError, match="need the object's BTF"):
+        ObjectSpec.from_file(compile_corpus("externs", "v3", object_cache, extra=("-g0",)))

@@ -172,3 +172,18 @@ def test_attach_btf_and_return_probes() -> None:
     assert not classify_section("kprobe/x").definition.attach_btf
     assert is_return_probe("kretprobe/x") and is_return_probe("uretprobe.s//bin/sh:main")
     assert is_return_probe("kretsyscall/openat") and not is_return_probe("kprobe/x")
+
+
+def test_uprobe_and_usdt_targets() -> None:
+    from ebpf.object.sections import UprobeTarget, UsdtTarget, parse_uprobe_target, parse_usdt_target
+
+    assert parse_uprobe_target("/usr/lib/libc.so.6:malloc") == UprobeTarget("/usr/lib/libc.so.6", "malloc")
+    assert parse_uprobe_target("libc.so.6:free+0x10") == UprobeTarget("libc.so.6", "free", 16)
+    assert parse_uprobe_target("/bin/bash:0x4f00") == UprobeTarget("/bin/bash", "", 0x4F00)
+    assert parse_uprobe_target("/bin/bash:read*") == UprobeTarget("/bin/bash", "read*")
+    assert parse_uprobe_target("") is None and parse_uprobe_target("nofunction") is None
+    assert parse_uprobe_target("/bin/x:f+zz") is None
+    assert parse_usdt_target("libc.so.6:libc:setjmp") == UsdtTarget("libc.so.6", "libc", "setjmp")
+    assert parse_usdt_target("/usr/bin/python3:python:function__entry") == UsdtTarget(
+        "/usr/bin/python3", "python", "function__entry")
+    assert parse_usdt_target("libc:setjmp") is None

@@ -120,9 +120,8 @@ def _lossy_match(text_insn: Instruction, byte_insn: Instruction) -> bool:
     if code & 0x07 == Class.STX and code & 0xE0 == Mode.ATOMIC:  # 32-bit fetch shown as plain lock op
         return (text_insn.dst, text_insn.src, text_insn.off) == (byte_insn.dst, byte_insn.src, byte_insn.off) \
             and text_insn.imm == byte_insn.imm & ~0x01
-    if code & 0x07 == Class.LD and code & 0xE0 in (Mode.IND, Mode.ABS):  # imm/regs not always shown
-        return True
-    return False
+    # legacy packet loads: LLVM does not print every field
+    return code & 0x07 == Class.LD and code & 0xE0 in (Mode.IND, Mode.ABS)
 
 
 class _Assembler:
@@ -152,9 +151,9 @@ class _Assembler:
     def define(self, name: str, line: int, column: int, slot: int | None = None) -> None:
         slot = self.cur.slots if slot is None else slot
         prev = self.cur.labels.get(name)
-        if prev is not None and prev[0] != slot:
+        if prev is not None:
             raise self.err(f"label '{name}' is already defined on line {prev[1]}", line, column)
-        self.cur.labels.setdefault(name, (slot, line, column))
+        self.cur.labels[name] = (slot, line, column)
 
     # -- pass one ---------------------------------------------------------------------
 
@@ -285,7 +284,8 @@ class _Assembler:
 
     def resolve(self, sec: _Section) -> AssembledProgram:
         self.resolving = sec
-        labels = {name: slot for name, (slot, _, _) in sec.labels.items()}
+        explicit = {name: slot for name, (slot, _, _) in sec.labels.items()}
+        labels = dict(explicit)
         if self.syntax == "ubpf" and "exit" not in labels:
             pc = 0
             for item in sec.items:
@@ -317,7 +317,7 @@ class _Assembler:
                 kind = RelocationKind.MAP_VALUE if sym.startswith(".") else RelocationKind.MAP_FD
                 relocs.append(Relocation(slot, kind, sym, insn.imm))
         relocs.sort(key=lambda r: r.insn)
-        return AssembledProgram(out, relocs, labels, sec.name)
+        return AssembledProgram(out, relocs, explicit, sec.name)
 
     def apply(self, ref: SymbolRef, insn: Instruction, pc: int, labels: dict[str, int],
               relocs: list[Relocation], lineno: int) -> Instruction:

@@ -25,7 +25,7 @@ from ebpf.isa.opcodes import (
 _NUM = r"[-+]?\s*(?:0[xX][0-9a-fA-F]+|[0-9]+)"
 _REG = r"[rw](?:10|[0-9])"
 _SYM = r"[A-Za-z_.$][\w.$]*"
-_MEM = rf"\(\s*(?P<base>r(?:10|[0-9]))\s*(?:(?P<sign>[-+])\s*(?P<off>0[xX][0-9a-fA-F]+|[0-9]+)\s*)?\)"
+_MEM = r"\(\s*(?P<base>r(?:10|[0-9]))\s*(?:(?P<sign>[-+])\s*(?P<off>0[xX][0-9a-fA-F]+|[0-9]+)\s*)?\)"
 _TARGET = rf"(?P<target>[-+]\s*(?:0[xX][0-9a-fA-F]+|[0-9]+)|{_SYM})(?:\s*<[^>]*>)?"
 _SIZE_BITS = {"8": Size.B, "16": Size.H, "32": Size.W, "64": Size.DW}
 

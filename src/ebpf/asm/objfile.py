@@ -16,10 +16,10 @@ from ebpf.errors import EbpfError, ObjectError
 from ebpf.object.elf import (
     R_BPF_64_32,
     R_BPF_64_64,
+    STB_LOCAL,
     STT_FILE,
     STT_FUNC,
     STT_SECTION,
-    STB_LOCAL,
     ElfObject,
     parse_elf,
 )

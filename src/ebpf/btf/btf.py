@@ -287,6 +287,7 @@ class BTF:
         local = type_id - self.first_id
         if not 0 <= local < len(self._types):
             raise BTFError(f"type id {type_id} is not one of this BTF's own types")
+        _normalize(value)
         self._types[local] = value
         self._by_name = None
         self._hash = None
@@ -295,6 +296,7 @@ class BTF:
         """Append a type; returns its id."""
         if isinstance(t, type(VOID)):
             raise BTFError("void cannot be added (it is type id 0)")
+        _normalize(t)
         self._types.append(t)
         self._by_name = None
         self._hash = None
@@ -606,6 +608,12 @@ class BTF:
         from ebpf.btf.ctypes_gen import ctype_for
 
         return ctype_for(self, type_id)
+
+
+def _normalize(t: Type) -> None:
+    """Make a new type look as it will after an encode/parse round trip."""
+    if isinstance(t, Composite) and not t.kind_flag and any(m.bitfield_size for m in t.members):
+        t.kind_flag = True
 
 
 def _kind_matches(t: Type, kind: Kind | type[Type]) -> bool:

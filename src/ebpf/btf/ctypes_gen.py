@@ -198,7 +198,9 @@ class _Builder:
             for v in t.vars:
                 var = btf[v.type]
                 members.append(Member(var.name, v.type, v.offset * 8, 0))
-            return self._aggregate(type_id, Composite(t.name, t.size, members), depth, datasec=True)
+            # clang leaves DATASEC sizes 0 in objects (the loader fills them in from the ELF section)
+            size = t.size or max((v.offset + v.size for v in t.vars), default=0)
+            return self._aggregate(type_id, Composite(t.name, size, members), depth, datasec=True)
         if t.kind.name in ("TYPEDEF", "CONST", "VOLATILE", "RESTRICT", "TYPE_TAG"):
             return self.build(t.type, depth + 1)  # type: ignore[attr-defined]
         raise BTFError(f"type id {type_id} ({t.kind.name} '{t.name}') has no ctypes equivalent")

@@ -247,6 +247,10 @@ def validate_instruction(insn: Instruction, index: int | None = None) -> None:
     """
     code = insn.opcode
     cls = code & 0x07
+    for name in ("dst", "src"):
+        if getattr(insn, name) > 10:
+            raise _fail(index, name, f"opcode {code:#04x}: {name} register r{getattr(insn, name)} does not "
+                        f"exist (r0..r10)")
     if cls in (Class.ALU, Class.ALU64):
         op = code & 0xF0
         if op not in _ALU_OPS:
@@ -273,7 +277,7 @@ def validate_instruction(insn: Instruction, index: int | None = None) -> None:
         if allowed_off == (0,):
             _require_zero(insn, index, "off")
         elif insn.off not in allowed_off:
-            raise _fail(index, "off", f"opcode {code:#04x}: offset must be one of "
+            raise _fail(index, "off", f"opcode {code:#04x}: field 'off' must be one of "
                         f"{', '.join(map(str, allowed_off))}, found {insn.off}")
         if x:
             _require_zero(insn, index, "imm")

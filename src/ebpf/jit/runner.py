@@ -54,7 +54,8 @@ class JitProgram:
                  make_context: Callable[[], Any] | None = None, stack: Any = None,
                  budget: int = DEFAULT_BUDGET, native_helpers: bool = True,
                  ld_packet: Callable[[Any, int, int, int], int] | None = None,
-                 ctx_pointer_offsets: frozenset[int] = frozenset(), opt_level: int = 3) -> None:
+                 ctx_pointer_offsets: frozenset[int] = frozenset(), opt_level: int = 3,
+                 map_layout: Callable[[int], Any] | None = None) -> None:
         self.slots = list(slots)
         self.memory = memory
         self.helpers = helpers
@@ -64,7 +65,7 @@ class JitProgram:
         self._ld_packet = ld_packet
         natives = {n: "native" for n in self._inlinable(helpers)} if native_helpers else {}
         options = TranslateOptions(checked=checked, resolve_pseudo=resolve_pseudo, native_helpers=natives,
-                                   ctx_pointer_offsets=ctx_pointer_offsets)
+                                   ctx_pointer_offsets=ctx_pointer_offsets, map_layout=map_layout)
         translator = Translator(self.slots, options)
         self.function_starts = translator.starts
         self.ctx_shadow_offsets = translator.ctx_shadow_offsets
@@ -80,7 +81,7 @@ class JitProgram:
         self.stack = stack
         self.env = (ctypes.c_uint64 * int(EnvSlot.COUNT))()
         self._table: Any = None
-        self._table_key: tuple[int, ...] | None = None
+        self._table_key: tuple[tuple[int, int, bool, bool, bool], ...] | None = None
         self._error: BaseException | None = None
         self._context: Any = None
         self._dispatch = HELPER_TYPE(self._helper)
@@ -114,7 +115,8 @@ class JitProgram:
 
     def _sync_regions(self) -> None:
         regions = self.memory.regions
-        key = tuple(id(r) for r in regions)
+        key = tuple((r.base, r.size, r.writable, getattr(r, "readable", True), getattr(r, "load_hook", None) is None)
+                    for r in regions)
         if key == self._table_key:
             return
         table = (ctypes.c_uint64 * (3 * max(len(regions), 1)))()
@@ -130,9 +132,11 @@ class JitProgram:
         env = self.env
         env[EnvSlot.NREGIONS] = len(regions)
         env[EnvSlot.REGIONS] = ctypes.addressof(table)
-        env[EnvSlot.CACHE_BASE] = 1
-        env[EnvSlot.CACHE_END] = 0
-        env[EnvSlot.CACHE_FLAGS] = 0
+        for base, end, flags in ((EnvSlot.CACHE_BASE, EnvSlot.CACHE_END, EnvSlot.CACHE_FLAGS),
+                                 (EnvSlot.WCACHE_BASE, EnvSlot.WCACHE_END, EnvSlot.WCACHE_FLAGS)):
+            env[base] = 1
+            env[end] = 0
+            env[flags] = 0
 
     def _fill_ctx_shadow(self) -> None:
         """Mirror the converted context fields (packet pointers) into the shadow words."""

@@ -51,7 +51,11 @@ class EnvSlot(IntEnum):
     STACK_LIMIT = 15
     CTX_SHADOW = 16
     """First of :data:`MAX_CTX_SHADOW` words holding converted context fields (``xdp_md.data`` ...)."""
-    COUNT = 32
+    WCACHE_BASE = 32
+    """The region cache of stores (``CACHE_*`` serves loads), so copies between two regions stay fast."""
+    WCACHE_END = 33
+    WCACHE_FLAGS = 34
+    COUNT = 40
 
 
 MAX_CTX_SHADOW = 16
@@ -94,8 +98,26 @@ class TranslateOptions:
     """Value of an ``lddw`` with a pseudo source (map reference, map value, function)."""
     native_helpers: dict[int, str] = field(default_factory=dict)
     """Helper numbers implemented inline in IR (number -> IR snippet kind)."""
+    map_layout: Callable[[int], ArrayLayout | None] | None = None
+    """Layout of the map whose object address is given, when the JIT may access it natively."""
     ctx_pointer_offsets: frozenset[int] = frozenset()
     """Offsets of 4-byte context fields that stand for pointers (converted as the kernel converts them)."""
+
+
+@dataclass(frozen=True)
+class ArrayLayout:
+    """Where an array map keeps its values, for native ``bpf_map_lookup_elem``.
+
+    ``bases`` holds one base address per CPU copy (one entry for a plain array);
+    element ``i`` of CPU ``c`` is at ``bases[c] + i * stride``.
+    """
+
+    bases: tuple[int, ...]
+    stride: int
+    max_entries: int
+
+
+MAP_LOOKUP_ELEM = 1
 
 
 def function_starts(slots: Sequence[Instruction]) -> list[int]:
@@ -215,6 +237,48 @@ class _Func:
         self.emit(f"{a} = add i64 {base}, {off}")
         return a, base_reg == 10
 
+    def region_check(self, addr: str, size: int, need: int, hookmask: int) -> str:
+        """Status of an access (1 ok, 2 hooked region, 0 refused), with a register-resident region cache.
+
+        Each function keeps the last region hit by loads and by stores in locals
+        (promoted to registers); a miss asks ``ebpf_check_slow``, which scans the
+        region table and records the hit in ``env``, from where the locals reload.
+        """
+        prefix = "%wc" if need == REGION_WRITE else "%rc"
+        slots = (EnvSlot.WCACHE_BASE, EnvSlot.WCACHE_END, EnvSlot.WCACHE_FLAGS) if need == REGION_WRITE else \
+            (EnvSlot.CACHE_BASE, EnvSlot.CACHE_END, EnvSlot.CACHE_FLAGS)
+        cb, ce, cf = self.tmp(), self.tmp(), self.tmp()
+        self.emit(f"{cb} = load i64, ptr {prefix}b")
+        self.emit(f"{ce} = load i64, ptr {prefix}e")
+        self.emit(f"{cf} = load i64, ptr {prefix}f")
+        end = self.tmp()
+        self.emit(f"{end} = add i64 {addr}, {size}")
+        c1, c2, c3, fl, c4, a1, a2, a3 = (self.tmp() for _ in range(8))
+        self.emit(f"{c1} = icmp uge i64 {addr}, {cb}")
+        self.emit(f"{c2} = icmp ule i64 {end}, {ce}")
+        self.emit(f"{c3} = icmp uge i64 {end}, {addr}")
+        self.emit(f"{fl} = and i64 {cf}, {need | hookmask}")
+        self.emit(f"{c4} = icmp eq i64 {fl}, {need}")
+        self.emit(f"{a1} = and i1 {c1}, {c2}")
+        self.emit(f"{a2} = and i1 {a1}, {c3}")
+        self.emit(f"{a3} = and i1 {a2}, {c4}")
+        k = self.n
+        hit, slow, done = f"chit{k}", f"cslow{k}", f"cdone{k}"
+        self.emit(f"br i1 {a3}, label %{hit}, label %{slow}, !prof !0")
+        self.label(slow)
+        st = self.tmp()
+        self.emit(f"{st} = call i64 @ebpf_check_slow(ptr %env, i64 {addr}, i64 {size}, i64 {need}, i64 {hookmask})")
+        for slot, suffix in zip(slots, "bef"):
+            v = self.env_load(slot)
+            self.emit(f"store i64 {v}, ptr {prefix}{suffix}")
+        self.emit(f"br label %{done}")
+        self.label(hit)
+        self.emit(f"br label %{done}")
+        self.label(done)
+        r = self.tmp()
+        self.emit(f"{r} = phi i64 [ 1, %{hit} ], [ {st}, %{slow} ]")
+        return r
+
     def checked(self, addr: str, size: int, write: bool, pc: int, in_frame: bool, off: int) -> None:
         if not self.t.options.checked:
             return
@@ -222,7 +286,7 @@ class _Func:
             return
         need = REGION_WRITE if write else REGION_READ
         st = self.tmp()
-        self.emit(f"{st} = call i64 @ebpf_check(ptr %env, i64 {addr}, i64 {size}, i64 {need}, i64 0)")
+        self.emit(f"{st} = add i64 {self.region_check(addr, size, need, 0)}, 0")
         ok = self.tmp()
         self.emit(f"{ok} = icmp eq i64 {st}, 1")
         good = f"mok{pc}_{self.n}"
@@ -235,8 +299,7 @@ class _Func:
     def checked_load(self, addr: str, size: int, signed: bool, pc: int) -> str:
         """A load checked against the region table; hooked regions go through the dispatcher."""
         st = self.tmp()
-        self.emit(f"{st} = call i64 @ebpf_check(ptr %env, i64 {addr}, i64 {size}, i64 {REGION_READ}, "
-                  f"i64 {REGION_HOOKED})")
+        self.emit(f"{st} = add i64 {self.region_check(addr, size, REGION_READ, REGION_HOOKED)}, 0")
         k = self.n
         ok, hooked, bad, join = f"lok{pc}_{k}", f"lhk{pc}_{k}", f"lbad{pc}_{k}", f"ljn{pc}_{k}"
         self.emit(f"switch i64 {st}, label %{bad} [ i64 1, label %{ok}\n    i64 2, label %{hooked} ], !prof !2")
@@ -297,6 +360,10 @@ class _Func:
         self.label("entry")
         for r in range(10):
             self.emit(f"%r{r} = alloca i64")
+        for cache in ("%rc", "%wc"):
+            for suffix, init in (("b", 1), ("e", 0), ("f", 0)):
+                self.emit(f"{cache}{suffix} = alloca i64")
+                self.emit(f"store i64 {init}, ptr {cache}{suffix}")
         self.emit("store i64 0, ptr %r0")
         for r in range(1, 6):
             self.emit(f"store i64 %a{r}, ptr %r{r}")
@@ -571,6 +638,11 @@ class _Func:
             number = self.reg(insn.dst)
         else:
             number = str(insn.imm)
+        if insn.is_helper_call and insn.imm == MAP_LOOKUP_ELEM:
+            layout = self.t.array_layout_for_call(pc)
+            if layout is not None:
+                self.set_reg(0, self.native_array_lookup(pc, layout, args[1]))
+                return
         native = self.t.native_helper(insn.imm) if not insn.is_callx else None
         if native is not None:
             r = native(self, args)
@@ -584,6 +656,32 @@ class _Func:
         self.emit(f"{r} = call i64 {fn}(ptr %env, i64 {number}, {arglist}, i64 %fp, i64 {pc})")
         self.check_fault_after_call(pc)
         self.set_reg(0, r)
+
+    def native_array_lookup(self, pc: int, layout: ArrayLayout, key_ptr: str) -> str:
+        """``bpf_map_lookup_elem`` on an array map, in native code: bounds-checked index arithmetic."""
+        self.checked(key_ptr, 4, False, pc, False, -1)
+        key = self.load(key_ptr, 4)
+        inb = self.tmp()
+        self.emit(f"{inb} = icmp ult i64 {key}, {layout.max_entries}")
+        off = self.tmp()
+        self.emit(f"{off} = mul i64 {key}, {layout.stride}")
+        if len(layout.bases) == 1:
+            base = str(_u64(layout.bases[0]))
+        else:
+            table = self.t.constant_table(layout.bases)
+            cpu = self.env_load(EnvSlot.CPU)
+            ncpu = len(layout.bases)
+            idx = self.tmp()
+            self.emit(f"{idx} = urem i64 {cpu}, {ncpu}")
+            bp = self.tmp()
+            self.emit(f"{bp} = getelementptr inbounds [{ncpu} x i64], ptr {table}, i64 0, i64 {idx}")
+            base = self.tmp()
+            self.emit(f"{base} = load i64, ptr {bp}")
+        addr = self.tmp()
+        self.emit(f"{addr} = add i64 {base}, {off}")
+        r = self.tmp()
+        self.emit(f"{r} = select i1 {inb}, i64 {addr}, i64 0")
+        return r
 
     def atomic(self, pc: int, insn: Instruction, addr: str, size: int, frame: bool) -> None:
         ty = f"i{size * 8}"
@@ -771,6 +869,46 @@ class Translator:
                                    index=pc, field="src")
         return self.options.resolve_pseudo(pc, first, second)
 
+    def constant_table(self, values: Sequence[int]) -> str:
+        """A private global array of 64-bit constants; returns its IR name."""
+        name = f"@tbl{len(self._globals)}"
+        body = ", ".join(f"i64 {_u64(v)}" for v in values)
+        self._globals.append(f"{name} = private unnamed_addr constant [{len(values)} x i64] [{body}]")
+        return name
+
+    def constant_register_value(self, pc: int, reg: int) -> int | None:
+        """The value ``reg`` holds at slot ``pc`` when an ``lddw`` earlier in the same block set it."""
+        leaders = self._leader_set
+        i = pc - 1
+        while i >= 0:
+            insn = self.slots[i]
+            if i > 0 and self.slots[i - 1].is_wide:
+                first = self.slots[i - 1]
+                if first.dst == reg:
+                    if first.src in (PseudoSrc.MAP_FD, PseudoSrc.MAP_IDX, PseudoSrc.IMM64):
+                        return (first.imm & 0xFFFFFFFF) | ((insn.imm & 0xFFFFFFFF) << 32)
+                    return None
+                if i - 1 in leaders:
+                    return None
+                i -= 2
+                continue
+            writes = _writes(insn)
+            if reg in writes:
+                return None
+            if i in leaders or insn.is_jump or insn.is_exit:
+                return None
+            i -= 1
+        return None
+
+    def array_layout_for_call(self, pc: int) -> ArrayLayout | None:
+        """The array layout of the map a ``bpf_map_lookup_elem`` at ``pc`` is called on, if constant."""
+        if self.options.map_layout is None:
+            return None
+        address = self.constant_register_value(pc, 1)
+        if address is None:
+            return None
+        return self.options.map_layout(address)
+
     def native_helper(self, number: int):
         """An IR generator for helpers implemented natively, or None."""
         return _NATIVE_HELPERS.get(number) if number in self.options.native_helpers else None
@@ -779,13 +917,31 @@ class Translator:
         """The IR text of the module (functions ``f<start>`` plus ``ebpf_entry`` and ``ebpf_repeat``)."""
         parts = [_PRELUDE]
         bounds = self.starts + [len(self.slots)]
+        self._globals: list[str] = []
         for start, end in zip(bounds, bounds[1:]):
-            parts.append(_Func(self, start, end).build())
+            func = _Func(self, start, end)
+            self._leader_set = func.leaders
+            parts.append(func.build())
         parts.append(_ENTRY)
+        parts.extend(self._globals)
         return "\n\n".join(parts)
 
 
 # -- native helpers ------------------------------------------------------------------------------
+
+
+def _writes(insn: Instruction) -> set[int]:
+    """Registers an instruction (not an lddw) may write."""
+    cls = insn.opcode & 0x07
+    if cls in (Class.ALU, Class.ALU64, Class.LDX):
+        return {insn.dst}
+    if cls == Class.LD:
+        return {0}
+    if cls == Class.STX and (insn.opcode & 0xE0) == Mode.ATOMIC:
+        return {insn.src, 0, insn.dst}
+    if insn.is_call:
+        return {0, 1, 2, 3, 4, 5}
+    return set()
 
 
 def _ktime(f: _Func, args: list[str]) -> str:
@@ -925,41 +1081,17 @@ perm:
 hooked:
   ret i64 2
 hit:
-  %cbp = getelementptr inbounds i64, ptr %env, i64 8
+  %isw = icmp eq i64 %need, 2
+  %c0 = select i1 %isw, i64 32, i64 8
+  %cbp = getelementptr inbounds i64, ptr %env, i64 %c0
   store i64 %base, ptr %cbp
-  %cep = getelementptr inbounds i64, ptr %env, i64 9
+  %cep = getelementptr inbounds i64, ptr %cbp, i64 1
   store i64 %rend, ptr %cep
-  %cfp = getelementptr inbounds i64, ptr %env, i64 10
+  %cfp = getelementptr inbounds i64, ptr %cbp, i64 2
   store i64 %flags, ptr %cfp
   ret i64 1
 miss:
   ret i64 0
-}
-
-define internal i64 @ebpf_check(ptr %env, i64 %addr, i64 %size, i64 %need, i64 %hookmask) alwaysinline {
-entry:
-  %end = add i64 %addr, %size
-  %cbp = getelementptr inbounds i64, ptr %env, i64 8
-  %cb = load i64, ptr %cbp
-  %cep = getelementptr inbounds i64, ptr %env, i64 9
-  %ce = load i64, ptr %cep
-  %cfp = getelementptr inbounds i64, ptr %env, i64 10
-  %cf = load i64, ptr %cfp
-  %c1 = icmp uge i64 %addr, %cb
-  %c2 = icmp ule i64 %end, %ce
-  %c3 = icmp uge i64 %end, %addr
-  %mask = or i64 %need, %hookmask
-  %fl = and i64 %cf, %mask
-  %c4 = icmp eq i64 %fl, %need
-  %a1 = and i1 %c1, %c2
-  %a2 = and i1 %a1, %c3
-  %a3 = and i1 %a2, %c4
-  br i1 %a3, label %hit, label %slow, !prof !0
-hit:
-  ret i64 1
-slow:
-  %r = call i64 @ebpf_check_slow(ptr %env, i64 %addr, i64 %size, i64 %need, i64 %hookmask)
-  ret i64 %r
 }
 """.strip()
 
@@ -1029,6 +1161,6 @@ def translate(slots: Sequence[Instruction], options: TranslateOptions | None = N
     return Translator(slots, options).module()
 
 
-__all__ = ["EnvSlot", "FaultKind", "HOOKED_LOAD_HELPER", "MAX_CTX_SHADOW", "REGION_HOOKED", "NATIVE_HELPER_NUMBERS", "REGION_READ", "REGION_WRITE", "TranslateOptions",
+__all__ = ["ArrayLayout", "EnvSlot", "FaultKind", "HOOKED_LOAD_HELPER", "MAX_CTX_SHADOW", "REGION_HOOKED", "NATIVE_HELPER_NUMBERS", "REGION_READ", "REGION_WRITE", "TranslateOptions",
            "Translator", "function_starts", "translate", "LD_ABS_HELPER", "LD_IND_HELPER", "STACK_SIZE",
            "MAX_CALL_DEPTH", "CallSrc", "Size"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from ebpf.isa import Instruction, PseudoSrc
 from ebpf.jit.runner import JitProgram
+from ebpf.jit.translate import ArrayLayout
 from ebpf.kinds import ProgType
 from ebpf.vm.program import _SKB_DATA, _SKB_DATA_END, _SKB_DATA_META, _SKB_LEN, _SKB_TYPES, VM, Program
 
@@ -49,10 +50,25 @@ class JitVMProgram(Program):
                 return (first.imm & 0xFFFFFFFF) | ((second.imm & 0xFFFFFFFF) << 32)
 
             self._jit = JitProgram(self.slots, self.vm.memory, self.vm.helpers, checked=self.checked,
-                                   resolve_pseudo=resolve, stack=self.vm.stack,
+                                   resolve_pseudo=resolve, stack=self.vm.stack, map_layout=self._map_layout,
                                    budget=self.budget or self.vm.budget,
                                    ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()))
         return self._jit
+
+    def _map_layout(self, address: int) -> ArrayLayout | None:
+        """Native layout of the array map referenced by ``address`` (None for other maps)."""
+        from ebpf.vm.maps.array import ArrayMap
+
+        vm_map = self.vm.memory.owner_at(address)
+        if not isinstance(vm_map, ArrayMap) or vm_map.object_address != address:
+            return None
+        try:
+            bases = tuple(vm_map.value_address(0, cpu) for cpu in range(vm_map.num_cpus if vm_map.is_percpu else 1))
+        except Exception:  # noqa: BLE001 - a map that cannot say where its values are stays in Python
+            return None
+        if vm_map.is_percpu and self.vm.cpu >= len(bases):
+            return None
+        return ArrayLayout(bases, vm_map.elem_size, vm_map.max_entries)
 
     @property
     def compile_seconds(self) -> float:

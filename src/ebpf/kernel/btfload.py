@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -191,10 +192,80 @@ def sanitize_btf(btf: BTF, features: BTFFeatures, layouts: DatasecLayout | None 
     return out
 
 
+def _fixed_datasec(btf: BTF, type_id: int, layout: tuple[int, dict[str, int]] | None):
+    """The DATASEC ``type_id`` with size/offsets from ``layout`` and .ksyms functions replaced, or None."""
+    from ebpf.btf.types import Datasec, Func, Struct
+
+    t = btf[type_id]
+    if not isinstance(t, Datasec):
+        return None
+    if layout is not None:
+        size, offsets = layout
+        t = Datasec(t.name, t.size or size, sorted(
+            (type(v)(v.type, offsets.get(btf[v.type].name, v.offset), v.size) for v in t.vars),
+            key=lambda v: v.offset))
+    if t.name == ".ksyms" and any(isinstance(btf[v.type], Func) for v in t.vars):
+        return "ksyms"  # needs the full rewrite (new types are added)
+    if not t.vars or not t.size:
+        return Struct("", 0, [])
+    return t
+
+
+def _datasec_ids(btf: BTF) -> list[int]:
+    """Ids of btf's own DATASEC types, reading undecoded records' kind from the raw blob (fast path)."""
+    from ebpf.btf.types import Datasec, Kind
+
+    raw, offsets, types = (getattr(btf, "_raw", None), getattr(btf, "_offsets", None),
+                           getattr(btf, "_types", None))
+    if raw is None or offsets is None or types is None:
+        return [type_id for type_id in btf.ids() if isinstance(btf[type_id], Datasec)]
+    first = btf.first_id
+    out = []
+    for local, t in enumerate(types):
+        if t is not None:
+            kind = t.kind
+        elif local < len(offsets):
+            kind = (_U32.unpack_from(raw, offsets[local] + 4)[0] >> 24) & 0x1F
+        else:  # pragma: no cover
+            kind = btf[first + local].kind
+        if kind == Kind.DATASEC:
+            out.append(first + local)
+    return out
+
+
+_U32 = struct.Struct("<I")
+
+
+def encode_for_kernel(btf: BTF, features: BTFFeatures, layouts: DatasecLayout | None = None) -> bytes:
+    """The blob to load: :func:`sanitize_btf`'s result, computed without copying when nothing is missing.
+
+    With every feature present only the data sections (found by name) change; they
+    are swapped into ``btf`` for the encoding and restored afterwards.
+    """
+
+    if not features.complete:
+        return sanitize_btf(btf, features, layouts).encode()
+    changes: dict[int, object] = {}
+    for type_id in _datasec_ids(btf):
+        fixed = _fixed_datasec(btf, type_id, (layouts or {}).get(btf[type_id].name))
+        if fixed == "ksyms":
+            return sanitize_btf(btf, features, layouts).encode()
+        if fixed is not None:
+            changes[type_id] = fixed
+    saved = {type_id: btf[type_id] for type_id in changes}
+    try:
+        for type_id, t in changes.items():
+            btf[type_id] = t  # type: ignore[assignment]
+        return btf.encode()
+    finally:
+        for type_id, t in saved.items():
+            btf[type_id] = t
+
+
 def load_btf(btf: BTF, features: BTFFeatures | None = None, layouts: DatasecLayout | None = None) -> FD:
     """Sanitize ``btf`` for the running kernel and load it; errors carry the kernel's BTF log."""
     feats = features if features is not None else probe_btf_features()
-    data = sanitize_btf(btf, feats, layouts).encode()
+    data = encode_for_kernel(btf, feats, layouts)
     try:
         return S.btf_load(data)
     except EbpfError:

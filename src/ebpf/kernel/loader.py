@@ -21,7 +21,6 @@ Everything created is closed again if a step fails, so a failed load leaks nothi
 
 from __future__ import annotations
 
-import contextlib
 import errno as E
 import re
 from collections.abc import Iterator, Mapping
@@ -33,7 +32,7 @@ from ebpf.errors import EbpfError, KernelError, LinkError, NotSupportedError, Pr
 from ebpf.isa import Instruction, PseudoSrc, encode_program
 from ebpf.kernel import syscall as S
 from ebpf.kernel.bpffs import DEFAULT_BPFFS
-from ebpf.kernel.btfload import BTFFeatures, load_btf
+from ebpf.kernel.btfload import BTFFeatures, load_btf, probe_btf_features
 from ebpf.kernel.constants import ProgFlags
 from ebpf.kernel.fd import FD
 from ebpf.kernel.maps import Map
@@ -229,6 +228,7 @@ class _Loader:
         self._pin_after: list[tuple[Map, Path]] = []
         self._reused: set[str] = set()
         self._target_btf: BTF | None = opts.target_btf
+        self.btf_features = opts.btf_features or BTFFeatures()
 
     def run(self) -> Collection:
         try:
@@ -274,8 +274,9 @@ class _Loader:
             ms = self.spec.maps.get(var.map_name)
             if ms is not None and ms.section in layouts:
                 layouts[ms.section][1][var.name] = var.offset
+        self.btf_features = self.opts.btf_features or probe_btf_features()
         try:
-            self.btf_fd = load_btf(self.spec.btf, self.opts.btf_features, layouts)
+            self.btf_fd = load_btf(self.spec.btf, self.btf_features, layouts)
         except (KernelError, NotSupportedError) as exc:
             self.btf_fd = None
             self.warnings.append(f"the kernel refused the object's BTF, loading without it: {exc}")
@@ -330,16 +331,11 @@ class _Loader:
         btf = self.spec.btf
         if btf is None or ms.is_global_data:
             return
-        for attr, type_id in (("key_type", ms.key_type_id), ("value_type", ms.value_type_id)):
-            if not type_id or (attr == "key_type" and m.is_keyless):
-                continue
-            if attr == "key_type" and m.type == MapType.LPM_TRIE:
-                continue
-            if attr == "value_type" and m.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
-                                                   MapType.HASH_OF_MAPS):
-                continue
-            with contextlib.suppress(Exception):  # typed access is a convenience; raw access still works
-                setattr(m, attr, btf.ctype(type_id))
+        key_id = 0 if m.is_keyless or m.type == MapType.LPM_TRIE else ms.key_type_id
+        value_id = 0 if m.type in (MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS) \
+            else ms.value_type_id
+        if key_id or value_id:
+            m.set_btf_types(btf, key_id, value_id)
 
     def _kconfig_data(self, ms: MapSpec) -> bytearray:
         from ebpf.kernel.kconfig import kconfig_value
@@ -510,7 +506,7 @@ class _Loader:
                                 "load(..., attach_prog={name: Program})")
             kwargs["attach_prog_fd"] = target.fd
             kwargs["attach_btf_id"] = _func_btf_id_in_prog(target, ps.attach_to)
-        if self.btf_fd is not None and ps.func_info:
+        if self.btf_fd is not None and ps.func_info and self.btf_features.func:
             from ebpf.btf import pack_func_info
 
             kwargs.update(prog_btf_fd=self.btf_fd, func_info=pack_func_info(ps.func_info))
@@ -621,3 +617,7 @@ def _check_compatible(ms: MapSpec, m: Map, what: str) -> None:
             problems.append(f"{attr} {getattr(have, 'name', have)} != {getattr(want, 'name', want)}")
     if problems:
         raise EbpfError(f"{what} does not match map '{ms.name}' of the object: {', '.join(problems)}")
+
+
+load_object = load
+"""Alias of :func:`load` (the name the engine registry of :mod:`ebpf.vm.engines` imports)."""

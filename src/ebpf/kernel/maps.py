@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ebpf.errors import EbpfError, KernelError, KeyNotFoundError, MapError
+from ebpf.errors import EbpfError, KernelError, KeyNotFoundError, MapError, MapFullError
 from ebpf.kernel import bpffs
 from ebpf.kernel import syscall as S
 from ebpf.kernel.fd import FD
@@ -55,6 +55,10 @@ NO_BTF_MAP_TYPES = frozenset({
 })
 """Map types created without BTF key/value types (the kernel rejects or ignores them), as libbpf does."""
 
+_INDEXED_MAP_TYPES = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PROG_ARRAY, MapType.ARRAY_OF_MAPS,
+                                MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.DEVMAP, MapType.CPUMAP,
+                                MapType.XSKMAP, MapType.SOCKMAP})
+
 _BATCH_UNSUPPORTED = (E.EINVAL, E.ENOTSUP, 524)  # 524 = ENOTSUPP (kernel-internal)
 _BATCH_CHUNK = 1024
 
@@ -75,6 +79,7 @@ class Map(_BaseMap):
         self.pinned_path: Path | None = None
         """Where the map is pinned (set by :meth:`pin` and :meth:`from_pin`)."""
         self._id: int | None = None
+        self._pending_btf: tuple[Any, int, int] | None = None
         self._batch_ok = type in BATCH_MAP_TYPES
         self._value_bufsize = self.percpu_value_size * self.num_cpus if self.is_percpu else value_size
 
@@ -210,6 +215,40 @@ class Map(_BaseMap):
                 pass
         return changed
 
+    def set_btf_types(self, btf: Any, key_type_id: int, value_type_id: int) -> None:
+        """Use BTF types (of ``btf``) for keys/values; built on first use, kept raw if they cannot be."""
+        self._pending_btf = (btf, key_type_id, value_type_id)
+
+    def _apply_pending_types(self) -> None:
+        pending, self._pending_btf = self._pending_btf, None
+        if pending is None:
+            return
+        btf, key_id, value_id = pending
+        for attr, type_id in (("key_type", key_id), ("value_type", value_id)):
+            if type_id:
+                try:
+                    setattr(self, attr, btf.ctype(type_id))
+                except Exception:  # noqa: BLE001, S112 - typed access is a convenience; raw access still works
+                    continue
+
+    def encode_key(self, key: Any) -> bytes:
+        """Raw bytes of a key (BTF types applied on first use)."""
+        if self._pending_btf is not None:
+            self._apply_pending_types()
+        return super().encode_key(key)
+
+    def decode_key(self, data: bytes) -> Any:
+        """A raw key converted according to ``key_type``."""
+        if self._pending_btf is not None:
+            self._apply_pending_types()
+        return super().decode_key(data)
+
+    def decode_value(self, data: bytes) -> Any:
+        """A raw value converted according to ``value_type``."""
+        if self._pending_btf is not None:
+            self._apply_pending_types()
+        return super().decode_value(data)
+
     def inner(self, key: Any) -> Map:
         """The inner map stored at ``key`` of a map of maps, opened by its id."""
         if self.type not in MAP_IN_MAP_TYPES:
@@ -223,6 +262,8 @@ class Map(_BaseMap):
 
     def encode_value(self, value: Any) -> bytes:
         """Like the base class; for fd-valued maps, programs/maps/FDs become their descriptor."""
+        if self._pending_btf is not None:
+            self._apply_pending_types()
         if self.type in FD_VALUE_MAP_TYPES:
             fd = getattr(value, "fd", value)
             if isinstance(fd, FD):
@@ -240,7 +281,14 @@ class Map(_BaseMap):
         return bytes(out)
 
     def _update(self, key: bytes, value: bytes, flags: int = 0) -> None:
-        S.map_update_elem(self.fd, key or None, value, flags)
+        try:
+            S.map_update_elem(self.fd, key or None, value, flags)
+        except MapFullError:
+            if self.type in _INDEXED_MAP_TYPES:
+                index = int.from_bytes(key[:4], "little")
+                raise MapError(f"map '{self.name}': index {index} is out of range (max_entries "
+                               f"{self.max_entries})", errno=E.E2BIG) from None
+            raise MapFullError(f"map '{self.name}' is full ({self.max_entries} entries)") from None
 
     def _delete(self, key: bytes) -> None:
         try:

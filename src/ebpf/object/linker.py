@@ -22,7 +22,6 @@ from ebpf.object.elf import (
     R_BPF_NONE,
     STB_LOCAL,
     STT_FUNC,
-    STT_SECTION,
     ElfObject,
     ElfRelocation,
     ElfSection,
@@ -308,7 +307,3 @@ def _with_imm(insn: Instruction, imm: int, where: str) -> Instruction:
         raise LinkError(f"{where}: relocated immediate {imm} does not fit in 32 bits")
     return insn.replace(imm=imm)
 
-
-def section_symbol_name(sym: ElfSymbol) -> str:
-    """A readable name for a symbol (section symbols are named after their section)."""
-    return sym.name if sym.type != STT_SECTION or sym.name else f"section {sym.shndx}"

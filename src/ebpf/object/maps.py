@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ebpf.errors import ObjectError
 from ebpf.kinds import MAP_IN_MAP_TYPES, MapType, PinType
 from ebpf.object.elf import STT_SECTION, ElfObject, ElfSection, ElfSymbol
-from ebpf.object.spec import MapSpec
+from ebpf.object.spec import MapEntry, MapSpec
 
 BPF_OBJ_NAME_LEN = 16
 """Size of the kernel's object name buffer (15 characters and a NUL)."""
@@ -50,6 +50,8 @@ class PendingSlot:
     symbol: ElfSymbol
     addend: int
     where: str
+    member: str = ""
+    """For struct_ops maps: the function pointer member being initialised."""
 
 
 @dataclass
@@ -105,45 +107,52 @@ def read_legacy_maps(elf: ElfObject, sec: ElfSection) -> MapsResult:
                               f"(definitions are {def_size} bytes)")
         raw = sec.data[off:off + min(def_size, 20)].ljust(20, b"\0")
         map_type, key_size, value_size, max_entries, flags = struct.unpack("<5I", raw)
-        spec = MapSpec(name=sym.name, type=_map_type(map_type, sym.name, sec, off), key_size=key_size,
+        spec = MapSpec(name=sym.name, type=_map_type(map_type, f"{sec.where(off)}: map '{sym.name}'"), key_size=key_size,
                        value_size=value_size, max_entries=max_entries, flags=flags, section=sec.name)
         result.maps.append(spec)
         result.locations.append(MapLocation(sym.name, sec.index, off, def_size))
     return result
 
 
-def _map_type(value: int, name: str, sec: ElfSection, off: int) -> MapType:
+def _map_type(value: int, where: str) -> MapType:
     try:
         return MapType(value)
     except ValueError:
-        raise ObjectError(f"{sec.where(off)}: map '{name}' has unknown map type {value}") from None
+        raise ObjectError(f"{where}: unknown map type {value}") from None
 
 
 # -- BTF-defined ".maps" ----------------------------------------------------------------------
 
 
-def read_btf_maps(elf: ElfObject, sec: ElfSection, btf) -> MapsResult:
-    """The BTF-defined maps of the ``.maps`` section ``sec`` (needs the object's BTF)."""
+def _datasec_variables(elf: ElfObject, sec: ElfSection, btf, what: str):
+    """``(var, offset, size)`` of each variable of the DATASEC named like ``sec`` (offsets from symbols)."""
     from ebpf.btf import Datasec, Kind, Var
     from ebpf.errors import BTFError
 
-    result = MapsResult()
     if btf is None:
-        raise ObjectError(f"{sec.where()}: BTF-defined maps need the object's BTF (compile with clang -g)")
+        raise ObjectError(f"{sec.where()}: {what} need the object's BTF (compile with clang -g)")
     try:
-        datasec_id = btf.find(sec.name, Kind.DATASEC)
+        datasec = btf[btf.find(sec.name, Kind.DATASEC)]
     except BTFError:
         raise ObjectError(f"{sec.where()}: the object's BTF has no DATASEC '{sec.name}'") from None
-    datasec = btf[datasec_id]
     assert isinstance(datasec, Datasec)
     symbols = {s.name: s for s in elf.symbols if s.shndx == sec.index and s.type != STT_SECTION}
-    relocations = elf.relocations.get(sec.index, [])
     for vsi in datasec.vars:
         var = btf[vsi.type]
         if not isinstance(var, Var):
             raise ObjectError(f"{sec.where(vsi.offset)}: DATASEC entry type {vsi.type} is not a variable")
         sym = symbols.get(var.name)
-        offset, size = (sym.value, sym.size or vsi.size) if sym is not None else (vsi.offset, vsi.size)
+        if sym is not None:
+            yield var, sym.value, sym.size or vsi.size
+        else:
+            yield var, vsi.offset, vsi.size
+
+
+def read_btf_maps(elf: ElfObject, sec: ElfSection, btf) -> MapsResult:
+    """The BTF-defined maps of the ``.maps`` section ``sec`` (needs the object's BTF)."""
+    result = MapsResult()
+    relocations = elf.relocations.get(sec.index, [])
+    for var, offset, size in _datasec_variables(elf, sec, btf, "BTF-defined maps"):
         where = f"{sec.where(offset)}: map '{var.name}'"
         parsed = _parse_map_def(btf, var.type, var.name, where, sec.name)
         spec, values_offset = parsed
@@ -225,7 +234,7 @@ def _parse_map_def(btf, type_id: int, name: str, where: str, section: str) -> tu
         raise ObjectError(f"{where}: {exc.message}") from None
     if "type" not in attrs:
         raise ObjectError(f"{where}: no map type (missing __uint(type, ...))")
-    map_type = _map_type_btf(attrs["type"], where)
+    map_type = _map_type(attrs["type"], where)
     key_size = _size(attrs.get("key_size"), key_size_from_type, "key", where)
     value_size = _size(attrs.get("value_size"), value_size_from_type, "value", where)
     if values_kind == "map" and map_type not in MAP_IN_MAP_TYPES:
@@ -251,16 +260,61 @@ def _parse_map_def(btf, type_id: int, name: str, where: str, section: str) -> tu
     return spec, values_offset
 
 
-def _map_type_btf(value: int, where: str) -> MapType:
-    try:
-        return MapType(value)
-    except ValueError:
-        raise ObjectError(f"{where}: unknown map type {value}") from None
-
-
 def _size(explicit: int | None, from_type: int | None, what: str, where: str) -> int:
     if explicit is not None and from_type is not None and explicit != from_type:
         raise ObjectError(f"{where}: {what}_size {explicit} conflicts with the {what} type's size {from_type}")
     if explicit is not None:
         return explicit
     return from_type or 0
+
+
+# -- struct_ops ----------------------------------------------------------------------------------
+
+STRUCT_OPS_SECTIONS = (".struct_ops", ".struct_ops.link")
+"""Sections whose variables are struct_ops maps (``.link``: attached through a BPF link)."""
+
+
+def read_struct_ops_maps(elf: ElfObject, sec: ElfSection, btf) -> MapsResult:
+    """The struct_ops maps of ``sec``: one per variable, its value the struct's initial bytes.
+
+    Function pointer members initialised with programs become :class:`PendingSlot`
+    entries whose ``index`` is the member's byte offset in the value.
+    """
+    from ebpf.btf import Struct
+    from ebpf.errors import BTFError
+    from ebpf.kinds import MapFlags
+
+    result = MapsResult()
+    relocations = elf.relocations.get(sec.index, [])
+    for var, offset, _ in _datasec_variables(elf, sec, btf, "struct_ops maps"):
+        where = f"{sec.where(offset)}: struct_ops map '{var.name}'"
+        try:
+            value_type = btf.resolved(var.type)
+            size = btf.sizeof(var.type)
+        except BTFError as exc:
+            raise ObjectError(f"{where}: {exc.message}") from None
+        if not isinstance(value_type, Struct):
+            raise ObjectError(f"{where}: type is a {value_type.kind.name}, not a struct")
+        if offset + size > sec.size:
+            raise ObjectError(f"{where}: {size} bytes run past the end of the section ({sec.size} bytes)")
+        value = bytearray(sec.data[offset:offset + size])
+        spec = MapSpec(name=var.name, type=MapType.STRUCT_OPS, key_size=4, value_size=size, max_entries=1,
+                       flags=int(MapFlags.LINK) if sec.name.endswith(".link") else 0,
+                       value_type_id=btf.resolve(var.type), section=sec.name)
+        result.maps.append(spec)
+        result.locations.append(MapLocation(var.name, sec.index, offset, size))
+        members = {m.offset // 8: m.name for m in value_type.members if not m.bitfield_size}
+        for rel in relocations:
+            if offset <= rel.offset < offset + size:
+                rel_where = f"{sec.where(rel.offset)}: struct_ops map '{var.name}'"
+                member = members.get(rel.offset - offset)
+                if member is None or rel.offset + 8 > offset + size:
+                    raise ObjectError(f"{rel_where}: relocation is not on a member of struct "
+                                      f"'{value_type.name}'")
+                sym_rel = elf.symbol(rel.symbol, rel_where)
+                addend = struct.unpack_from("<q", sec.data, rel.offset)[0]
+                value[rel.offset - offset:rel.offset - offset + 8] = bytes(8)
+                result.slots.append(PendingSlot(var.name, rel.offset - offset, sym_rel, addend, rel_where,
+                                                member))
+        spec.contents.append(MapEntry(0, bytes(value)))
+    return result

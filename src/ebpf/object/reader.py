@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from ebpf.errors import BTFError, EbpfError, LinkError, ObjectError
+from ebpf.kinds import MapType
 from ebpf.object.elf import STB_LOCAL, STT_SECTION, ElfObject, ElfSymbol, parse_elf
 from ebpf.object.globaldata import DataSection, read_data_maps, read_externs, read_variables
 from ebpf.object.linker import DataTarget, ExtRecords, Function, Linker, collect_functions
-from ebpf.object.maps import MapLocation, MapsResult, read_btf_maps, read_legacy_maps
+from ebpf.object.maps import (
+    STRUCT_OPS_SECTIONS,
+    MapLocation,
+    MapsResult,
+    read_btf_maps,
+    read_legacy_maps,
+    read_struct_ops_maps,
+)
 from ebpf.object.sections import classify_section
 from ebpf.object.spec import ExternSpec, MapEntry, MapSpec, ObjectSpec, ProgramSpec, RelocationKind
 
@@ -155,6 +163,10 @@ class _ObjectReader:
         btf_maps = self.elf.section(BTF_MAPS_SECTION)
         if btf_maps is not None and btf_maps.size:
             results.append(read_btf_maps(self.elf, btf_maps, self.btf))
+        for name in STRUCT_OPS_SECTIONS:
+            sec = self.elf.section(name)
+            if sec is not None and sec.size and not sec.executable:
+                results.append(read_struct_ops_maps(self.elf, sec, self.btf))
         for result in results:
             for m in result.maps:
                 if m.name in spec.maps:
@@ -164,11 +176,14 @@ class _ObjectReader:
         for result in results:
             for slot in result.slots:
                 outer = spec.maps[slot.map_name]
-                if slot.index >= outer.max_entries:
+                if outer.type != MapType.STRUCT_OPS and slot.index >= outer.max_entries:
                     raise ObjectError(f"{slot.where}: initial value at index {slot.index} is beyond "
                                       f"max_entries {outer.max_entries}")
                 value = self._slot_target(slot.symbol, slot.addend, outer, functions, slot.where)
-                outer.contents.append(MapEntry(slot.index, value))
+                if outer.type == MapType.STRUCT_OPS:
+                    outer.struct_ops_programs[slot.member] = value
+                else:
+                    outer.contents.append(MapEntry(slot.index, value))
 
     def _slot_target(self, sym: ElfSymbol, addend: int, outer: MapSpec, functions: list[Function],
                      where: str) -> str:
@@ -176,7 +191,7 @@ class _ObjectReader:
             raise LinkError(f"{where}: initial value refers to undefined symbol '{sym.name}'")
         sec = self.elf.section_of(sym, where)
         offset = sym.value + addend
-        if outer.inner_map is not None:
+        if outer.inner_map is not None and outer.type != MapType.STRUCT_OPS:
             loc = self._map_location(sym.shndx, offset)
             if loc is None:
                 raise LinkError(f"{where}: initial value '{sym.name}' in {sec.where()} is not a map")
@@ -190,6 +205,10 @@ class _ObjectReader:
 
     def _check_prog_array_targets(self, spec: ObjectSpec) -> None:
         for m in spec.maps.values():
+            for member, prog in m.struct_ops_programs.items():
+                if prog not in spec.programs:
+                    raise LinkError(f"struct_ops map '{m.name}': member '{member}' points to '{prog}', "
+                                    f"which is not a program")
             for entry in m.contents:
                 if m.inner_map is None and isinstance(entry.value, str) and entry.value not in spec.programs:
                     raise LinkError(f"map '{m.name}': initial value '{entry.value}' is not a program")

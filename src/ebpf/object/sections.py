@@ -233,3 +233,49 @@ def is_return_probe(section: str) -> bool:
     """Whether the section names a return probe (``kretprobe``, ``uretprobe``, ``kretsyscall`` ...)."""
     head = section.split("/", 1)[0]
     return head.startswith(("kretprobe", "uretprobe", "kretsyscall"))
+
+
+@dataclass(frozen=True)
+class UprobeTarget:
+    """``binary:function[+offset]`` of an auto-attached uprobe section (``uprobe//bin/bash:readline``)."""
+
+    binary: str
+    function: str
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class UsdtTarget:
+    """``binary:provider:name`` of an auto-attached USDT section."""
+
+    binary: str
+    provider: str
+    name: str
+
+
+def parse_uprobe_target(attach_to: str) -> UprobeTarget | None:
+    """Split a uprobe section target; None when it is not of the ``binary:function[+off]`` form.
+
+    A bare address (``binary:0x1234``) gives an empty function and that offset.
+    """
+    binary, sep, rest = attach_to.rpartition(":")
+    if not sep or not binary or not rest:
+        return None
+    func, plus, off_text = rest.partition("+")
+    offset = 0
+    try:
+        if plus:
+            offset = int(off_text, 0)
+        elif func.lower().startswith("0x") or func.isdigit():
+            func, offset = "", int(func, 0)
+    except ValueError:
+        return None
+    return UprobeTarget(binary, func, offset)
+
+
+def parse_usdt_target(attach_to: str) -> UsdtTarget | None:
+    """Split a USDT section target ``binary:provider:name``; None if it has another form."""
+    parts = attach_to.rsplit(":", 2)
+    if len(parts) != 3 or not all(parts):
+        return None
+    return UsdtTarget(*parts)

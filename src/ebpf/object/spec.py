@@ -65,6 +65,11 @@ class MapSpec:
     """Frozen after load (read-only to user space, constant to the verifier): ``.rodata``, ``.kconfig``."""
     section: str = ""
     """ELF section the map was declared in."""
+    struct_ops_programs: dict[str, str] = field(default_factory=dict)
+    """For STRUCT_OPS maps: function pointer member name -> name of the program it points to.
+
+    The struct's other initial bytes are ``contents[0]`` (key 0), with those pointers zeroed.
+    """
 
     @property
     def is_global_data(self) -> bool:

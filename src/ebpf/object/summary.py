@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from collections import Counter
 from typing import Any
 
@@ -42,28 +41,26 @@ def map_flag_names(flags: int) -> list[str]:
 
 def variable_value(spec: ObjectSpec, var: VariableSpec) -> Any:
     """The initial value of a variable: an int for integers, text for char arrays, else hex."""
-    raw = spec.get_variable_bytes(var.name)
+    value = spec.get_variable(var.name)
+    if isinstance(value, int):
+        return value
     btf = spec.btf
     if btf is not None and var.type_id:
         try:
-            from ebpf.btf import Array, Enum, Int
+            from ebpf.btf import Array, Int
 
             t = btf.resolved(var.type_id)
-            if isinstance(t, (Int, Enum)) and t.size in (1, 2, 4, 8) and len(raw) == t.size:
-                signed = t.signed if isinstance(t, (Int, Enum)) else False
-                fmt = {1: "b", 2: "h", 4: "i", 8: "q"}[t.size]
-                return struct.unpack("<" + (fmt if signed else fmt.upper()), raw)[0]
             if isinstance(t, Array):
                 elem = btf.resolved(t.type)
-                if isinstance(elem, Int) and elem.size == 1 and (elem.is_char or b"\0" in raw):
-                    text = raw.split(b"\0", 1)[0]
+                if isinstance(elem, Int) and elem.size == 1 and (elem.is_char or b"\0" in value):
+                    text = value.split(b"\0", 1)[0]
                     if all(32 <= c < 127 for c in text):
                         return text.decode()
         except Exception:  # noqa: BLE001 - fall back to hex on any odd type
             pass
-    if len(raw) > MAX_VALUE_BYTES:
-        return raw[:MAX_VALUE_BYTES].hex() + "..."
-    return raw.hex()
+    if len(value) > MAX_VALUE_BYTES:
+        return value[:MAX_VALUE_BYTES].hex() + "..."
+    return value.hex()
 
 
 def _map_dict(spec: ObjectSpec, m: MapSpec) -> dict[str, Any]:
@@ -86,6 +83,7 @@ def _map_dict(spec: ObjectSpec, m: MapSpec) -> dict[str, Any]:
         "initial_values": [{"key": e.key if isinstance(e.key, int) else e.key.hex(),
                             "value": e.value if isinstance(e.value, str) else e.value.hex()}
                            for e in m.contents],
+        "struct_ops_programs": dict(m.struct_ops_programs),
     }
 
 

@@ -242,7 +242,4 @@ def states_equal(old: State, cur: State, live: list[int], exact: bool = False) -
                 return False
         if not stacksafe(fo, fc, ids, exact):
             return False
-    for (oid, _), (cid, _) in zip(old.refs, cur.refs, strict=True):
-        if not ids.check(oid, cid):
-            return False
-    return True
+    return all(ids.check(oid, cid) for (oid, _), (cid, _) in zip(old.refs, cur.refs, strict=True))

@@ -18,7 +18,6 @@ Names are imported lazily so that ``import ebpf.vm.memory`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 _EXPORTS = {
     "Memory": "ebpf.vm.memory",
@@ -34,7 +33,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ebpf.vm' has no attribute '{name}'")

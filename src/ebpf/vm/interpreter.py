@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
+
+if False:  # typing only: importing typing costs start-up time
+    from typing import Any
 
 from ebpf.errors import (
     EbpfError,

@@ -41,7 +41,9 @@ import struct
 from bisect import bisect_right
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+
+if False:  # typing only: importing typing costs start-up time
+    from typing import Any
 
 from ebpf.errors import MemoryAccessError, VMError
 

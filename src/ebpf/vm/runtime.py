@@ -25,7 +25,9 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+
+if False:  # typing only: importing typing costs start-up time
+    from typing import Any
 
 from ebpf.errors import HelperError
 from ebpf.vm.memory import Memory, Region, RegionKind
@@ -36,12 +38,8 @@ __all__ = ["Helper", "HelperContext", "Packet", "HelperRegistry", "MAX_TAIL_CALL
 MAX_TAIL_CALLS = 33
 
 
-class Helper(Protocol):
-    """Signature of a helper implementation."""
-
-    def __call__(self, ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
-        """Run the helper; the result becomes ``r0``."""
-        ...
+Helper = Callable[["HelperContext", int, int, int, int, int], int]
+"""Signature of a helper implementation: ``fn(ctx, r1, r2, r3, r4, r5) -> r0``."""
 
 
 def _stderr_printk(text: str) -> None:

@@ -41,7 +41,7 @@ def _print_tables(s: dict[str, Any], path: str, *, show_relocations: bool) -> No
 
     progs = Table(title=f"Programs ({len(s['programs'])})", title_justify="left")
     for col in ("name", "section", "type", "attach type", "target", "insns", "subprograms", "license"):
-        progs.add_column(col, justify="right" if col == "insns" else "left")
+        progs.add_column(col, justify="right" if col == "insns" else "left", overflow="fold")
     for p in s["programs"]:
         progs.add_row(p["name"], p["section"], p["type"] + (" (sleepable)" if p["sleepable"] else ""),
                       p["attach_type"] or "-", p["attach_to"] or "-", str(p["instructions"]),
@@ -50,13 +50,16 @@ def _print_tables(s: dict[str, Any], path: str, *, show_relocations: bool) -> No
 
     maps = Table(title=f"Maps ({len(s['maps'])})", title_justify="left")
     for col in ("name", "type", "key", "value", "max entries", "flags", "pinning", "inner map / values"):
-        maps.add_column(col)
+        maps.add_column(col, overflow="fold")
     for m in s["maps"]:
         inner = m["inner_map"]
         extra = []
         if inner:
             extra.append(f"{inner['type']} {inner['key_size']}/{inner['value_size']} x{inner['max_entries']}")
-        extra += [f"[{e['key']}]={e['value']}" for e in m["initial_values"]]
+        if m["struct_ops_programs"]:
+            extra += [f".{member}={prog}" for member, prog in m["struct_ops_programs"].items()]
+        else:
+            extra += [f"[{e['key']}]={e['value']}" for e in m["initial_values"]]
         maps.add_row(m["name"], m["type"] + (" (frozen)" if m["frozen"] else ""),
                      _sized(m["key_size"], m["key_type"]), _sized(m["value_size"], m["value_type"]),
                      str(m["max_entries"]), " ".join(m["flags"]) or "-", m["pinning"], " ".join(extra) or "-")
@@ -65,7 +68,7 @@ def _print_tables(s: dict[str, Any], path: str, *, show_relocations: bool) -> No
     if s["globals"]:
         globs = Table(title=f"Globals ({len(s['globals'])})", title_justify="left")
         for col in ("name", "section", "offset", "size", "type", "linkage", "initial value"):
-            globs.add_column(col, justify="right" if col in ("offset", "size") else "left")
+            globs.add_column(col, justify="right" if col in ("offset", "size") else "left", overflow="fold")
         for g in s["globals"]:
             globs.add_row(g["name"], g["section"], str(g["offset"]), str(g["size"]), g["type"] or "-",
                           g["linkage"], _escape(repr(g["value"]) if isinstance(g["value"], str) else
@@ -75,7 +78,7 @@ def _print_tables(s: dict[str, Any], path: str, *, show_relocations: bool) -> No
     if s["externs"]:
         ext = Table(title=f"Externs ({len(s['externs'])})", title_justify="left")
         for col in ("name", "kind", "type", "size", "weak", "offset"):
-            ext.add_column(col)
+            ext.add_column(col, overflow="fold")
         for e in s["externs"]:
             ext.add_row(e["name"], e["kind"] + (" (function)" if e["function"] else ""), e["type"] or "-",
                         str(e["size"]), "yes" if e["weak"] else "no", str(e["offset"]))
@@ -93,7 +96,7 @@ def _print_tables(s: dict[str, Any], path: str, *, show_relocations: bool) -> No
                 continue
             rel = Table(title=f"Relocations of {p['name']} ({len(p['relocations'])})", title_justify="left")
             for col in ("insn", "kind", "target", "offset"):
-                rel.add_column(col, justify="right" if col in ("insn", "offset") else "left")
+                rel.add_column(col, justify="right" if col in ("insn", "offset") else "left", overflow="fold")
             for r in p["relocations"]:
                 rel.add_row(str(r["insn"]), r["kind"], r["target"], str(r["offset"]))
             console.print(rel)

@@ -2,7 +2,10 @@
 
 In the VM, "kernel" and "user" memory are both the VM's registered regions: a
 source address outside them (or in a region programs may not read) is a fault. As in
-the kernel, a fault returns ``-EFAULT`` and zero-fills the whole destination.
+the kernel, a fault returns ``-EFAULT`` and zero-fills the whole destination. The
+``_kernel`` variants answer ``-ERANGE`` for addresses in the first page (the kernel
+refuses every user-space address that way; NULL-ish pointers are the case programs
+meet in the VM).
 
 String reads follow ``strncpy_from_kernel_nofault``: at most ``size`` bytes are
 copied, the last one copied is always NUL (a truncated string loses its last
@@ -12,15 +15,23 @@ number of bytes copied including the NUL (``size`` on truncation, 0 for ``size``
 
 from __future__ import annotations
 
+import errno
+
 from ebpf.vm.helpers.base import EFAULT, U32, builtin, read_or_fault
 from ebpf.vm.runtime import HelperContext
 
 __all__ = ["probe_read", "probe_read_str", "read_string", "strncmp"]
 
 
-def probe_read(ctx: HelperContext, dst: int, size: int, src: int) -> int:
-    """Copy ``size`` bytes from ``src`` to ``dst``: 0, or -EFAULT with ``dst`` zeroed."""
+NULL_PAGE = 0x1000
+
+
+def probe_read(ctx: HelperContext, dst: int, size: int, src: int, kernel: bool = False) -> int:
+    """Copy ``size`` bytes from ``src`` to ``dst``: 0, or -EFAULT (-ERANGE) with ``dst`` zeroed."""
     size &= U32
+    if kernel and src < NULL_PAGE:
+        ctx.memory.write(dst, bytes(size))
+        return -errno.ERANGE
     data = read_or_fault(ctx, src, size)
     if data is None:
         ctx.memory.write(dst, bytes(size))
@@ -46,9 +57,12 @@ def read_string(ctx: HelperContext, src: int, size: int) -> bytes | None:
     return None
 
 
-def probe_read_str(ctx: HelperContext, dst: int, size: int, src: int) -> int:
+def probe_read_str(ctx: HelperContext, dst: int, size: int, src: int, kernel: bool = False) -> int:
     """Copy a NUL-terminated string of at most ``size`` bytes: its length with the NUL, or -EFAULT."""
     size &= U32
+    if kernel and src < NULL_PAGE and size:
+        ctx.memory.write(dst, bytes(size))
+        return -errno.ERANGE
     data = read_string(ctx, src, size)
     if data is None:
         ctx.memory.write(dst, bytes(size))
@@ -66,7 +80,7 @@ def _probe_read(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int)
 @builtin("bpf_probe_read_kernel")
 def _probe_read_kernel(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     """``long bpf_probe_read_kernel(dst, size, unsafe_ptr)``."""
-    return probe_read(ctx, r1, r2, r3)
+    return probe_read(ctx, r1, r2, r3, kernel=True)
 
 
 @builtin("bpf_probe_read_user")
@@ -90,7 +104,7 @@ def _probe_read_str(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: 
 @builtin("bpf_probe_read_kernel_str")
 def _probe_read_kernel_str(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
     """``long bpf_probe_read_kernel_str(dst, size, unsafe_ptr)``."""
-    return probe_read_str(ctx, r1, r2, r3)
+    return probe_read_str(ctx, r1, r2, r3, kernel=True)
 
 
 @builtin("bpf_probe_read_user_str")

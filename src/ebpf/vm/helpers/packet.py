@@ -19,7 +19,6 @@ from ebpf.vm.runtime import HelperContext, Packet
 __all__ = ["csum_diff", "csum_partial", "fold32to16"]
 
 _M32 = 0xFFFFFFFF
-MAX_CSUM_DIFF = 512
 ETH_HLEN = 14
 XDP_FRAME_SIZE = 40
 """``sizeof(struct xdp_frame)``: headroom ``bpf_xdp_adjust_head`` may not take."""
@@ -28,7 +27,8 @@ BPF_F_INVALIDATE_HASH = 2
 
 
 def csum_partial(data: bytes, seed: int) -> int:
-    """The kernel's 32-bit ones'-complement partial checksum of ``data`` (a multiple of 4 bytes) plus ``seed``."""
+    """The kernel's 32-bit ones'-complement partial checksum of ``data`` plus ``seed`` (x86-64's
+    ``csum_partial``: little-endian words, a short tail zero-padded)."""
     total = seed & _M32
     for i in range(0, len(data), 4):
         total += int.from_bytes(data[i:i + 4], "little")
@@ -50,7 +50,12 @@ def _csum_add(a: int, b: int) -> int:
 
 
 def csum_diff(old: bytes, new: bytes, seed: int) -> int:
-    """``bpf_csum_diff`` as Linux 6.13+ computes it: the 16-bit folded checksum difference."""
+    """``bpf_csum_diff`` as Linux 6.13+ computes it: the 16-bit folded checksum difference.
+
+    ``csum_partial(new, seed) - csum_partial(old)`` folded to 16 bits (not inverted);
+    with only ``old``, the complement of ``csum_partial(old, ~seed)``; with neither,
+    ``seed`` folded. Any sizes are accepted (older kernels required multiples of 4).
+    """
     if old and new:
         return fold32to16(_csum_add(csum_partial(new, seed), ~csum_partial(old, 0) & _M32))
     if new:
@@ -62,11 +67,8 @@ def csum_diff(old: bytes, new: bytes, seed: int) -> int:
 
 @builtin("bpf_csum_diff")
 def _csum_diff(ctx: HelperContext, r1: int, r2: int, r3: int, r4: int, r5: int) -> int:
-    """``__s64 bpf_csum_diff(from, from_size, to, to_size, seed)``; -EINVAL unless both sizes are multiples
-    of 4 and at most 512."""
+    """``__s64 bpf_csum_diff(from, from_size, to, to_size, seed)``: the folded 16-bit difference."""
     from_size, to_size = r2 & U32, r4 & U32
-    if (from_size | to_size) & 3 or from_size > MAX_CSUM_DIFF or to_size > MAX_CSUM_DIFF:
-        return -errno.EINVAL
     old = ctx.memory.read(r1, from_size) if from_size else b""
     new = ctx.memory.read(r3, to_size) if to_size else b""
     return csum_diff(old, new, r5 & _M32)

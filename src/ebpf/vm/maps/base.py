@@ -26,7 +26,7 @@ import itertools
 import weakref
 from typing import Any
 
-from ebpf.errors import KeyExistsError, KeyNotFoundError, MapError
+from ebpf.errors import KeyExistsError, KeyNotFoundError, MapError, MapFullError
 from ebpf.kinds import MapFlags, MapType
 from ebpf.maps import BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, Map, _show
 from ebpf.vm.maps import locks
@@ -189,6 +189,8 @@ class VMMap(Map):
             raise self._not_found(key)
 
     def _invalid(self, what: str, err: int = errno.EINVAL) -> MapError:
+        if err == errno.E2BIG:
+            return MapFullError(f"map '{self.name}': {what}")
         return MapError(f"map '{self.name}': {what}", errno=err)
 
     def _check_key(self, key: bytes) -> None:

@@ -65,7 +65,7 @@ class StackTraceMap(VMMap):
         """The addresses of stack ``stack_id`` (KeyNotFoundError if absent)."""
         found = self._stacks.get(stack_id)
         if found is None:
-            raise self._not_found(stack_id.to_bytes(4, "little"))
+            raise self._not_found((stack_id & 0xFFFFFFFF).to_bytes(4, "little"))
         return list(found)
 
     def _encode(self, stack: tuple[int, ...]) -> bytes:
