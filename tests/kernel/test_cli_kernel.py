@@ -85,3 +85,23 @@ def test_feature(capsys):
     assert "bpf_map_lookup_elem" in helpers and "bpf_xdp_adjust_head" not in helpers
     assert main(["feature"]) == 0
     assert "Program types" in capsys.readouterr().out
+
+
+@pytest.mark.clang
+def test_test_run_cli_with_kernel_engine(capsys, tmp_path, object_cache):
+    from ..conftest import CORPUS, compile_c
+
+    obj = compile_c(CORPUS / "k_multi_prog.c", out_dir=object_cache)
+    packet = tmp_path / "pkt.bin"
+    packet.write_bytes(bytes(64))
+    result = _json(capsys, "test-run", str(obj), "--engine", "kernel", "--program", "k_xdp_b",
+                   "--data-in", str(packet), "--json")
+    assert result["retval"] == 1
+
+
+def test_kernel_engine_from_registry():
+    from ebpf.isa import Instruction
+    from ebpf.vm.engines import get_engine
+
+    prog = get_engine("kernel").load([Instruction(0xB7, 0, 0, 0, 7), Instruction(0x95)])
+    assert prog.test_run(bytes(64)).retval == 7

@@ -384,10 +384,9 @@ char LICENSE[] SEC("license") = "GPL";
 def test_helpers_from_a_compiled_program(tmp_path, object_cache):
     if shutil.which("clang") is None:
         pytest.skip("clang is not installed")
-    from tests.conftest import CORPUS, compile_c
-
     from ebpf.object.spec import ObjectSpec
     from ebpf.vm import VM
+    from tests.conftest import CORPUS, compile_c
 
     source = tmp_path / "vm_helpers_e2e.c"
     source.write_text(VM_PROGRAM)

@@ -87,11 +87,12 @@ class Link:
         return not self._finalizer.alive
 
     def _link_fd(self, what: str) -> FD:
-        if self.closed or self.fd is None:
+        if self.closed:
             raise EbpfError(f"cannot {what} {self.description or 'link'}: it is closed")
-        if not self.is_bpf_link:
+        if self.fd is None or not self.is_bpf_link:
             raise NotSupportedError(f"{what} of {self.description or 'this attachment'}",
                                     "it is not backed by a bpf_link")
+        assert self.fd is not None
         return self.fd
 
     @property

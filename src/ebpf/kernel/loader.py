@@ -405,18 +405,15 @@ class _Loader:
                 raise LinkError(f"program '{ps.name}': relocation {index} points past the end (slot {i})")
             if r.kind == RelocationKind.MAP_FD:
                 m = self._map_for(ps, r.target)
-                insns[i] = insns[i].replace(src=PseudoSrc.MAP_FD, imm=m.fd.raw)
-                insns[i + 1] = insns[i + 1].replace(imm=0)
+                _patch_lddw(insns, i, PseudoSrc.MAP_FD, m.fd.raw, 0)
             elif r.kind == RelocationKind.MAP_VALUE:
                 m = self._map_for(ps, r.target)
-                insns[i] = insns[i].replace(src=PseudoSrc.MAP_VALUE, imm=m.fd.raw)
-                insns[i + 1] = insns[i + 1].replace(imm=r.offset)
+                _patch_lddw(insns, i, PseudoSrc.MAP_VALUE, m.fd.raw, r.offset)
             elif r.kind == RelocationKind.KCONFIG:
                 ext = self.spec.externs.get(r.target)
                 if ext is None or kconfig_map is None:
                     raise LinkError(f"program '{ps.name}': kconfig extern '{r.target}' has no .kconfig map")
-                insns[i] = insns[i].replace(src=PseudoSrc.MAP_VALUE, imm=kconfig_map.fd.raw)
-                insns[i + 1] = insns[i + 1].replace(imm=ext.offset + r.offset)
+                _patch_lddw(insns, i, PseudoSrc.MAP_VALUE, kconfig_map.fd.raw, ext.offset + r.offset)
             elif r.kind == RelocationKind.KSYM:
                 self._relocate_ksym(ps, insns, i, r.target, r.offset)
         return insns
@@ -538,6 +535,20 @@ class _Loader:
         p = Program(fd, name=ps.name, type=ps.type, attach_type=ps.attach_type, spec=ps)
         p.verifier_log = log  # type: ignore[attr-defined]
         return p
+
+
+def _s32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _patch_lddw(insns: list[Instruction], i: int, src: int, imm: int, imm2: int) -> None:
+    """Set ``src`` and both immediates of the ``lddw`` at slot ``i``."""
+    first, second = insns[i], insns[i + 1]
+    if not first.is_wide:
+        raise LinkError(f"relocation at slot {i} is not on an lddw instruction (opcode {first.opcode:#04x})")
+    insns[i] = Instruction(first.opcode, first.dst, int(src), first.off, _s32(imm))
+    insns[i + 1] = Instruction(second.opcode, second.dst, second.src, second.off, _s32(imm2))
 
 
 def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instruction] | None = None
