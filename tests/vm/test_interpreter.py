@@ -13,7 +13,7 @@ from ebpf.errors import HelperError, InstructionBudgetExceeded, MemoryAccessErro
 from ebpf.isa import Instruction, lddw
 from ebpf.vm import VM
 from ebpf.vm.interpreter import MAX_CALL_FRAMES
-from ebpf.vm.runtime import HelperRegistry, MAX_TAIL_CALLS
+from ebpf.vm.runtime import MAX_TAIL_CALLS, HelperRegistry
 
 M64 = (1 << 64) - 1
 

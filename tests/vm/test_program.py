@@ -155,3 +155,17 @@ def test_xdp_and_skb_test_runs_match_the_kernel(require_kernel) -> None:
                 with KernelProgram.load(field_slots, type=prog_type) as kprog:
                     theirs = kprog.test_run(packet)
                 assert mine.retval == theirs.retval, (prog_type.name, offset, packet[:6].hex())
+
+
+@pytest.mark.kernel
+def test_xdp_ctx_fields_match_the_kernel(require_kernel) -> None:
+    from ebpf.kernel.program import Program as KernelProgram
+
+    vm = VM()
+    for offset in (12, 16):  # ingress_ifindex, rx_queue_index
+        slots = [Instruction(0x61, 0, 1, offset, 0), Instruction(0x95)]
+        for ctx in (None, struct.pack("<6I", 0, len(PACKET), 0, 0, 0, 0)):
+            mine = vm.load(slots, type="xdp").test_run(PACKET, ctx)
+            with KernelProgram.load(slots, type=ProgType.XDP) as kprog:
+                theirs = kprog.test_run(PACKET, ctx)
+            assert (mine.retval, mine.data_out, mine.ctx_out) == (theirs.retval, theirs.data_out, theirs.ctx_out)

@@ -9,7 +9,6 @@ checking every offset against the file size, and turns any failure into an
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -186,15 +185,37 @@ def _check_header(data: bytes) -> None:
         raise ObjectError(f"truncated ELF header: file is {len(data)} bytes, the header needs 64")
 
 
+_ELF64_LE_STRUCTS: list[object] = []
+
+
+def _elf_header(data: bytes):
+    """The ELF header parsed with pyelftools' structures (built once per process: they are costly)."""
+    if not _ELF64_LE_STRUCTS:
+        from elftools.elf.structs import ELFStructs
+
+        structs = ELFStructs(little_endian=True, elfclass=64)
+        structs.create_basic_structs()
+        _ELF64_LE_STRUCTS.append(structs)
+    return _ELF64_LE_STRUCTS[0].Elf_Ehdr.parse(data)
+
+
+class _Header:
+    """What :func:`_read_sections` needs of the ELF header."""
+
+    def __init__(self, header) -> None:
+        self.header = header
+
+    def get_shstrndx(self) -> int:
+        return self.header["e_shstrndx"]
+
+
 def parse_elf(data: bytes) -> ElfObject:
     """Parse and check a BPF relocatable object; every failure is an ObjectError."""
-    from elftools.elf.elffile import ELFFile
-
     data = bytes(data)
     _check_header(data)
     with _guard("reading the ELF header"):
-        elf = ELFFile(io.BytesIO(data))
-        header = elf.header
+        header = _elf_header(data)
+        elf = _Header(header)
         machine = header["e_machine"]
         e_type = header["e_type"]
         shoff, shnum, shentsize = header["e_shoff"], header["e_shnum"], header["e_shentsize"]

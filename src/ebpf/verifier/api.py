@@ -111,7 +111,8 @@ def verify(program: ProgramSpec | Sequence[Instruction], prog_type: ProgType | s
     start = time.perf_counter()
     stats = Stats()
     try:
-        info = analyze(insns, _ARG_COUNTS)
+        rules_pre = rules_for(ptype, attach_type)
+        info = analyze(insns, _ARG_COUNTS, checked_return=bool(rules_pre and rules_pre.return_range))
     except StructureError as exc:
         stats.time_s = time.perf_counter() - start
         diag = Diagnostic(exc.insn, exc.message, exc.hint,

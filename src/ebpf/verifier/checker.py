@@ -197,21 +197,23 @@ class Checker:
             st.parent_cp.branches += 1
         work.append((st, pc))
 
-    def _live_masks(self, st: State, pc: int) -> list[int]:
+    def _live_masks(self, st: State, pc: int, table: list[int] | None = None) -> list[int]:
+        table = self.info.live_in if table is None else table
         masks = []
         frames = st.frames
         for i in range(len(frames)):
             if i + 1 < len(frames):
                 ret = frames[i + 1].callsite + 1
-                masks.append(self.info.live_in[ret] & ~0b111111 if ret < len(self.insns) else 0x3FF)
+                masks.append(table[ret] & ~0b111111 if ret < len(self.insns) else 0x3FF)
             else:
-                masks.append(self.info.live_in[pc])
+                masks.append(table[pc])
         return masks
 
     def _visit(self, st: State, pc: int) -> bool:
         """Prune against finished states at ``pc``; detect loops; maybe add a checkpoint."""
         cps = self.explored.setdefault(pc, [])
         live = self._live_masks(st, pc)
+        precise = self._live_masks(st, pc, self.info.precise_in)
         in_loop = False
         for cp in cps:
             if cp.branches > 0:
@@ -225,7 +227,7 @@ class Checker:
                         self.probes[pc] = self.probes.get(pc, 0) + 1
                         self._maybe_probe_loop(st, pc, cp)
                 continue
-            if states_equal(cp.state, st, live):
+            if states_equal(cp.state, st, live, precise=precise):
                 return True
         if self.probing:
             return False
@@ -1060,7 +1062,7 @@ class Checker:
     def _exit(self, st: State, pc: int) -> int | None:
         frame = st.cur
         r0 = st.regs[0]
-        if r0.type == RegType.NOT_INIT:
+        if r0.type == RegType.NOT_INIT and (len(st.frames) == 1 or frame.callback_of):
             raise Reject("R0 is not set at exit: the function must return a value (R0 !read_ok)",
                          "set r0 (the return value) on every path before 'exit'")
         if len(st.frames) > 1:

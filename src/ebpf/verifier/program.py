@@ -41,6 +41,10 @@ class ProgramInfo:
     """Bitmask of registers live on entry to each slot."""
     calls: dict[int, set[int]] = field(default_factory=dict)
     """Subprogram index -> subprogram indices it calls or references (for stack-depth checks)."""
+    precise_in: list[int] = field(default_factory=list)
+    """Bitmask of registers whose scalar value may still matter for safety (a static stand-in for the
+    kernel's precision tracking): values that can reach a memory address, a branch condition, a helper
+    argument or a checked return value. Other scalars compare equal whatever their bounds."""
 
     def subprog_index(self, start: int) -> int:
         """The subprogram index of the function starting at slot ``start``."""
@@ -65,7 +69,8 @@ def _successors(insns: Sequence[Instruction], pc: int) -> list[int]:
     return [pc + 1]
 
 
-def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = None) -> ProgramInfo:
+def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = None,
+            checked_return: bool = True) -> ProgramInfo:
     """Run the structure checks and compute prune points and liveness; raise StructureError."""
     n = len(insns)
     if n == 0:
@@ -156,7 +161,8 @@ def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = No
         elif insn.is_call:
             prune.add(pc)
     live = _liveness(insns, arg_counts or {})
-    return ProgramInfo(insns, subprog_starts, subprog_of, prune, live, calls)
+    precise = _precision(insns, subprog_of, checked_return)
+    return ProgramInfo(insns, subprog_starts, subprog_of, prune, live, calls, precise)
 
 
 _ALL_ARGS = 0b111110
@@ -243,3 +249,77 @@ def _liveness(insns: Sequence[Instruction], arg_counts: dict[int, int]) -> list[
                     in_work[p] = True
                     work.append(p)
     return live_in
+
+
+def _precision_rule(insn: Instruction, in_subprog: bool, checked_return: bool) -> tuple[int, int, list[tuple[int, int]]]:
+    """(sinks, kills, transfers) of one slot for the precision analysis; a transfer is (from_out, to_in)."""
+    cls = insn.opcode & 0x07
+    d, s = insn.dst, insn.src
+    if cls in (Class.ALU, Class.ALU64):
+        op = insn.op
+        x = insn.opcode & 0x08
+        if op == 0xB0:
+            return 0, 1 << d, ([(d, s)] if x else [])
+        if op in (0x80, 0xD0):
+            return 0, 0, [(d, d)]
+        if x and op in (0x00, 0x10):
+            return (1 << d) | (1 << s), 0, []
+        return 0, 0, [(d, d)] + ([(d, s)] if x else [])
+    if cls in (Class.JMP, Class.JMP32):
+        op = insn.op
+        if op == JmpOp.EXIT:
+            return (1 if in_subprog or checked_return else 0), 0, []
+        if op == JmpOp.CALL:
+            return _ALL_ARGS, 0b111111, []
+        if op in (JmpOp.JA, JmpOp.JCOND):
+            return 0, 0, []
+        return (1 << d) | ((1 << s) if insn.opcode & 0x08 else 0), 0, []
+    if cls == Class.LDX:
+        return 1 << s, 1 << d, []
+    if cls == Class.ST:
+        return 1 << d, 0, []
+    if cls == Class.STX:
+        if insn.mode == Mode.ATOMIC:
+            return (1 << d) | (1 << s) | 1, (1 << s) | 1, []
+        return 1 << d, 0, []
+    if cls == Class.LD:
+        if insn.is_wide:
+            return 0, 1 << d, []
+        return (1 << 6) | ((1 << s) if insn.mode == Mode.IND else 0), 0b111111, []
+    return 0, 0, []
+
+
+def _precision(insns: Sequence[Instruction], subprog_of: list[int], checked_return: bool) -> list[int]:
+    n = len(insns)
+    rules: list[tuple[int, int, list[tuple[int, int]]]] = [(0, 0, [])] * n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for pc in range(n):
+        if pc > 0 and insns[pc - 1].is_wide:
+            continue
+        rules[pc] = _precision_rule(insns[pc], subprog_of[pc] != 0, checked_return)
+        for nxt in _successors(insns, pc):
+            if nxt < n:
+                succ[pc].append(nxt)
+                preds[nxt].append(pc)
+    need = [0] * n
+    work = list(range(n))
+    in_work = [True] * n
+    while work:
+        pc = work.pop()
+        in_work[pc] = False
+        out = 0
+        for nxt in succ[pc]:
+            out |= need[nxt]
+        sinks, kills, transfers = rules[pc]
+        new = sinks | (out & ~kills)
+        for frm, to in transfers:
+            if out >> frm & 1:
+                new |= 1 << to
+        if new != need[pc]:
+            need[pc] = new
+            for p in preds[pc]:
+                if not in_work[p]:
+                    in_work[p] = True
+                    work.append(p)
+    return need

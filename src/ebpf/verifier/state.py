@@ -174,13 +174,15 @@ class IdMap:
         return True
 
 
-def regsafe(old: Reg, cur: Reg, ids: IdMap, exact: bool) -> bool:
+def regsafe(old: Reg, cur: Reg, ids: IdMap, exact: bool, precise: bool = True) -> bool:
     """Whether anything safe from ``old`` is also safe from ``cur``."""
     if old.type == RegType.NOT_INIT:
         return not exact or cur.type == RegType.NOT_INIT
     if cur.type != old.type or cur.maybe_null != old.maybe_null:
         return False
     if old.type == RegType.SCALAR:
+        if not precise and not exact:
+            return True
         if exact:
             return old.scalar_key() == cur.scalar_key()
         return old.range_within(cur)
@@ -229,16 +231,18 @@ def stacksafe(old: Frame, cur: Frame, ids: IdMap, exact: bool) -> bool:
     return True
 
 
-def states_equal(old: State, cur: State, live: list[int], exact: bool = False) -> bool:
-    """Whether ``cur`` is covered by ``old``; ``live`` gives the live registers of each frame."""
+def states_equal(old: State, cur: State, live: list[int], exact: bool = False,
+                 precise: list[int] | None = None) -> bool:
+    """Whether ``cur`` is covered by ``old``; ``live`` (and ``precise``) give registers per frame."""
     if len(old.frames) != len(cur.frames) or old.lock != cur.lock or len(old.refs) != len(cur.refs):
         return False
     ids = IdMap()
-    for fo, fc, mask in zip(old.frames, cur.frames, live, strict=True):
+    precise = precise or [0x7FF] * len(live)
+    for fo, fc, mask, pmask in zip(old.frames, cur.frames, live, precise, strict=True):
         if fo.callsite != fc.callsite or fo.subprog != fc.subprog:
             return False
         for r in range(10):
-            if mask >> r & 1 and not regsafe(fo.regs[r], fc.regs[r], ids, exact):
+            if mask >> r & 1 and not regsafe(fo.regs[r], fc.regs[r], ids, exact, bool(pmask >> r & 1)):
                 return False
         if not stacksafe(fo, fc, ids, exact):
             return False

@@ -64,20 +64,22 @@ class KernelEngine:
 
     name = "kernel"
 
+    def __init__(self) -> None:
+        self._collections: list[Any] = []
+
     def load(self, source: Any, *, program: str | None = None, type: Any = None) -> Any:
         """Load into the kernel (needs root)."""
         from ebpf.object.spec import ObjectSpec
 
         if isinstance(source, ObjectSpec):
-            try:
-                from ebpf.kernel.loader import load_object  # type: ignore[attr-defined]
-            except ImportError as exc:
-                raise NotSupportedError("loading objects into the kernel", str(exc)) from None
-            obj = load_object(source)
-            programs = obj.programs
+            from ebpf.kernel.loader import load
+
+            collection = load(source)
+            programs = collection.programs
             name = program or next(iter(programs))
             if name not in programs:
                 raise EbpfError(f"no program named '{name}' (have: {', '.join(programs)})")
+            self._collections.append(collection)  # keeps the maps and the other programs alive
             return programs[name]
         from ebpf.kernel.program import Program
         from ebpf.kinds import ProgType

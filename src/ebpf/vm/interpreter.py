@@ -719,6 +719,8 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any], regi
     def tail(hc: HelperContext, fp: int, b: int) -> tuple[int, int]:
         target = hc.pending_tail_call
         hc.pending_tail_call = None
+        if getattr(target, "vm", None) is not hc.vm or not hasattr(target, "code"):
+            raise HelperError(f"tail call target {target!r} is not a program of this VM")
         hc.program = target
         return target.code.entry(hc, hc.pending_tail_ctx, 0, 0, 0, 0, fp, b)
 

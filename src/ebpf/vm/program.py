@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ebpf.errors import EbpfError, NotSupportedError, ObjectError, VMError
+from ebpf.errors import NotSupportedError, ObjectError, VMError
 from ebpf.isa import Instruction, decode_program
 from ebpf.isa.opcodes import PseudoSrc
 from ebpf.kinds import ProgType
@@ -50,7 +50,7 @@ from ebpf.vm.interpreter import (
 from ebpf.vm.memory import Memory, Region, RegionKind, allocate_buffer
 from ebpf.vm.runtime import HelperContext, HelperRegistry, Packet, default_registry
 
-__all__ = ["DEFAULT_BUDGET", "Program", "TestRunResult", "VM", "VMObject"]
+__all__ = ["DEFAULT_BUDGET", "Program", "TestRunResult", "VM", "VMObject", "run_bytes"]
 
 #: Instructions one run may execute unless told otherwise.
 DEFAULT_BUDGET = 1_000_000
@@ -66,6 +66,7 @@ SK_BUFF_SIZE = 192
 _SKB_LEN, _SKB_PKT_TYPE, _SKB_MARK, _SKB_PROTOCOL = 0, 4, 8, 16
 _SKB_PRIORITY, _SKB_INGRESS_IFINDEX, _SKB_IFINDEX = 32, 36, 40
 _SKB_DATA, _SKB_DATA_END, _SKB_DATA_META = 76, 80, 140
+_SKB_FAMILY, _SKB_REMOTE_IP4, _SKB_LOCAL_IP4, _SKB_REMOTE_IP6, _SKB_LOCAL_IP6 = 88, 92, 96, 100, 116
 _SKB_TSTAMP, _SKB_WIRE_LEN, _SKB_GSO_SEGS, _SKB_GSO_SIZE, _SKB_HWTSTAMP = 152, 160, 164, 176, 184
 # fields of __sk_buff a test run's ctx_in may set (offset, size), as the kernel allows
 _SKB_CTX_IN_FIELDS = ((_SKB_MARK, 4), (_SKB_PRIORITY, 4), (_SKB_INGRESS_IFINDEX, 4), (_SKB_IFINDEX, 4),
@@ -224,7 +225,7 @@ class Program:
     def _test_run_xdp(self, data: bytes, ctx: bytes | None, repeat: int, budget: int | None) -> TestRunResult:
         memory = self.vm.memory
         meta_len = 0
-        ingress_ifindex = rx_queue = 0
+        ingress_ifindex = rx_queue = 0  # the kernel runs XDP tests on the loopback device's queue 0
         if ctx:
             md = bytes(ctx).ljust(XDP_MD_SIZE, b"\0")
             if len(ctx) > XDP_MD_SIZE and any(ctx[XDP_MD_SIZE:]):
@@ -240,7 +241,8 @@ class Program:
                         tailroom=max(0, 4096 - XDP_PACKET_HEADROOM - 320 - len(data)))
         packet.set_bounds(packet.data, packet.data + meta_len, packet.data_end)
         md_buf = allocate_buffer(XDP_MD_SIZE)
-        struct.pack_into("<6I", md_buf, 0, 0, 0, 0, ingress_ifindex, rx_queue, 0)
+        # an ingress_ifindex of 0 means the default device, the loopback (ifindex 1)
+        struct.pack_into("<6I", md_buf, 0, 0, 0, 0, ingress_ifindex or 1, rx_queue, 0)
 
         def hook(offset: int, size: int) -> int | None:
             if size == 4:
@@ -272,6 +274,11 @@ class Program:
         memory = self.vm.memory
         if len(data) < ETH_HLEN:
             raise VMError(f"skb test run needs at least {ETH_HLEN} bytes of packet data, got {len(data)}")
+        proto = int.from_bytes(data[12:14], "big")
+        need = {0x0800: 20, 0x86DD: 40}.get(proto, 0)  # the kernel pulls the IP header before the run
+        if len(data) < ETH_HLEN + need:
+            raise VMError(f"skb test run of an {'IPv4' if proto == 0x0800 else 'IPv6'} packet needs at least "
+                          f"{ETH_HLEN + need} bytes (Ethernet + IP header), got {len(data)}")
         skb = allocate_buffer(SK_BUFF_SIZE)
         view = memoryview(skb).cast("B")
         if ctx:
@@ -300,10 +307,18 @@ class Program:
             pkt_type = 0  # PACKET_HOST (the loopback device's address)
         else:
             pkt_type = 3  # PACKET_OTHERHOST
-        proto = int.from_bytes(data[12:14], "big")
         protocol = data[12:14] if proto >= 0x600 else (b"\x00\x01" if data[14:16] == b"\xff\xff" else b"\x00\x04")
         struct.pack_into("<I", view, _SKB_PKT_TYPE, pkt_type)
         struct.pack_into("<I", view, _SKB_PROTOCOL, int.from_bytes(protocol, "little"))
+        # the test run's socket: family and addresses from the IP header
+        if proto == 0x0800:
+            struct.pack_into("<I", view, _SKB_FAMILY, 2)  # AF_INET
+            view[_SKB_LOCAL_IP4:_SKB_LOCAL_IP4 + 4] = data[ETH_HLEN + 12:ETH_HLEN + 16]
+            view[_SKB_REMOTE_IP4:_SKB_REMOTE_IP4 + 4] = data[ETH_HLEN + 16:ETH_HLEN + 20]
+        elif proto == 0x86DD:
+            struct.pack_into("<I", view, _SKB_FAMILY, 10)  # AF_INET6
+            view[_SKB_LOCAL_IP6:_SKB_LOCAL_IP6 + 16] = data[ETH_HLEN + 8:ETH_HLEN + 24]
+            view[_SKB_REMOTE_IP6:_SKB_REMOTE_IP6 + 16] = data[ETH_HLEN + 24:ETH_HLEN + 40]
         if not struct.unpack_from("<I", view, _SKB_IFINDEX)[0]:
             struct.pack_into("<I", view, _SKB_IFINDEX, 1)  # the loopback device
 
@@ -335,9 +350,9 @@ class Program:
 
             r0, duration = self._timed(once, repeat)
             refresh_len()
-            start = packet.data if l2 else packet.data - ETH_HLEN
-            start = max(start, packet.base)
-            data_out = bytes(packet._view[start - packet.base:packet.data_end - packet.base])
+            data_out = bytes(packet._view[packet.data - packet.base:packet.data_end - packet.base])
+            if not l2:  # like the kernel: the link-layer header is pushed back zeroed
+                data_out = bytes(ETH_HLEN) + data_out
             ctx_out = b""
             if ctx:
                 out = bytearray(SK_BUFF_SIZE)
@@ -561,10 +576,5 @@ def _relocate(pspec: Any, maps: dict[str, Any]) -> list[Instruction]:
 
 def run_bytes(code: bytes, memory: bytes = b"", *, budget: int = DEFAULT_BUDGET,
               helpers: HelperRegistry | None = None) -> int:
-    """Run raw bytecode once on a copy of ``memory`` (uBPF convention); returns ``r0``."""
-    vm = VM(budget=budget, helpers=helpers)
-    try:
-        prog = vm.load(code)
-    except EbpfError:
-        raise
-    return prog.run_memory(bytearray(memory))
+    """Run raw bytecode once on a copy of ``memory`` (uBPF convention) in a fresh VM; returns ``r0``."""
+    return VM(budget=budget, helpers=helpers).load(code).run_memory(bytearray(memory))
