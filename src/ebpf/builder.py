@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from ebpf.errors import AssemblerError, EbpfError
 from ebpf.helpers_table import helper_number
@@ -71,6 +72,8 @@ FP = Reg.R10
 
 Operand = Reg | int
 Target = str | int
+_AluMethod = Callable[[Reg, Operand], "ProgramBuilder"]
+_JumpMethod = Callable[[Reg, Operand, Target], "ProgramBuilder"]
 
 _SIZES: dict[object, Size] = {1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW, "b": Size.B, "h": Size.H,
                               "w": Size.W, "dw": Size.DW}
@@ -93,6 +96,58 @@ def _reg(value: object, what: str = "register") -> int:
 
 class ProgramBuilder:
     """Accumulates instructions, labels and relocations; :meth:`instructions` resolves labels."""
+
+    if TYPE_CHECKING:  # generated at import time (see the end of this module)
+        add: _AluMethod
+        add32: _AluMethod
+        sub: _AluMethod
+        sub32: _AluMethod
+        mul: _AluMethod
+        mul32: _AluMethod
+        div: _AluMethod
+        div32: _AluMethod
+        or_: _AluMethod
+        or32: _AluMethod
+        and_: _AluMethod
+        and32: _AluMethod
+        lsh: _AluMethod
+        lsh32: _AluMethod
+        rsh: _AluMethod
+        rsh32: _AluMethod
+        mod: _AluMethod
+        mod32: _AluMethod
+        xor: _AluMethod
+        xor32: _AluMethod
+        mov: _AluMethod
+        mov32: _AluMethod
+        arsh: _AluMethod
+        arsh32: _AluMethod
+        sdiv: _AluMethod
+        sdiv32: _AluMethod
+        smod: _AluMethod
+        smod32: _AluMethod
+        jeq: _JumpMethod
+        jeq32: _JumpMethod
+        jne: _JumpMethod
+        jne32: _JumpMethod
+        jgt: _JumpMethod
+        jgt32: _JumpMethod
+        jge: _JumpMethod
+        jge32: _JumpMethod
+        jlt: _JumpMethod
+        jlt32: _JumpMethod
+        jle: _JumpMethod
+        jle32: _JumpMethod
+        jsgt: _JumpMethod
+        jsgt32: _JumpMethod
+        jsge: _JumpMethod
+        jsge32: _JumpMethod
+        jslt: _JumpMethod
+        jslt32: _JumpMethod
+        jsle: _JumpMethod
+        jsle32: _JumpMethod
+        jset: _JumpMethod
+        jset32: _JumpMethod
 
     def __init__(self) -> None:
         self._slots: list[Instruction] = []

@@ -172,7 +172,7 @@ def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = ()
     if use_bcc:
         from ebpf.bcc.rewriter import rewrite
 
-        rewritten = rewrite(text)
+        rewritten = rewrite(text, source_name)
         text = rewritten.source
         bcc_meta = rewritten
     extra_hash = ""

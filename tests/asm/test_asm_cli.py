@@ -114,3 +114,19 @@ def test_asm_help_lists_options(capsys):
         main(["asm", "--help"])
     assert "--syntax" in capsys.readouterr().out
     assert Path(__file__).exists()
+
+
+@pytest.mark.clang
+@pytest.mark.parametrize("name", ["c_subprogs.c", "c_globals.c", "c_tail_call.c"])
+def test_disassemble_linked_programs_of_an_object_spec(name, object_cache):
+    from ebpf.asm import assemble_program, disassemble_program
+    from ebpf.object.spec import ObjectSpec
+
+    spec = ObjectSpec.from_file(compile_corpus(name, "v4", object_cache))
+    assert spec.programs
+    for prog in spec.programs.values():
+        text = disassemble_program(prog)
+        assert text.startswith(f"{prog.name}:\n")
+        for sub in prog.subprograms:
+            assert f"\n{sub}:\n" in text
+        assert assemble_program(text).instructions == prog.instructions

@@ -44,6 +44,8 @@ def test_detect_syntax():
     assert detect_syntax("ldxw %r0, [%r1+4]") == "ubpf"
     assert detect_syntax("       0:\tb7 00 00 00 01 00 00 00\tr0 = 0x1") == "llvm"
     assert detect_syntax("exit") == "llvm"
+    assert detect_syntax("ld_pseudo r1, 0x2, 0x0\nexit") == "llvm"
+    assert detect_syntax("ld_pseudo %r1, 2, 0\nexit") == "ubpf"
 
 
 def test_labels_comments_and_numeric_targets():

@@ -1,4 +1,4 @@
-/* A map value with a bpf_spin_lock guarding two counters (socket filter, counts lengths). */
+/* A map value with a bpf_spin_lock guarding two counters (tc classifier, counts lengths). */
 #include "c_corpus.h"
 
 struct locked_stats {
@@ -14,7 +14,7 @@ struct {
 	__type(value, struct locked_stats);
 } locked SEC(".maps");
 
-SEC("socket")
+SEC("tc")
 int spin_lock_prog(struct __sk_buff *skb)
 {
 	__u32 zero = 0;

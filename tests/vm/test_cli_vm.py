@@ -71,3 +71,18 @@ def test_conformance_plugin_in_process(monkeypatch: pytest.MonkeyPatch, capsys: 
     monkeypatch.setattr("sys.stdin", io.StringIO("bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00"))
     assert main(["conformance-plugin", "aabbcc"]) == 0  # r0 = r2 = memory length
     assert capsys.readouterr().out == "3\n"
+
+
+@pytest.mark.clang
+def test_test_run_object_program_with_tail_calls(object_cache, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from ..conftest import CORPUS, compile_c
+
+    obj = compile_c(CORPUS / "c_tail_call.c", out_dir=object_cache)
+    packet = tmp_path / "pkt"
+    packet.write_bytes(PACKET)
+    # ingress_ifindex is 1 (loopback) in a test run: tail_entry jumps to tail_target_b, which drops
+    assert main(["test-run", str(obj), "--program", "tail_entry", "-i", str(packet), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["retval"] == 1
+    assert main(["test-run", str(obj), "--program", "missing", "-i", str(packet)]) == 1
+    assert "no program named 'missing'" in capsys.readouterr().err

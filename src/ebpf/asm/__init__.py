@@ -36,6 +36,7 @@ from ebpf.asm.disassembler import (
     decode_listing,
     disassemble,
     disassemble_instruction,
+    disassemble_program,
     render_listing,
     render_source,
 )
@@ -44,5 +45,5 @@ from ebpf.asm.objdisasm import disassemble_object
 __all__ = [
     "DISASM_SYNTAXES", "SYNTAXES", "AssembledProgram", "DisassembledInstruction", "assemble",
     "assemble_program", "assemble_sections", "decode_listing", "detect_syntax", "disassemble",
-    "disassemble_instruction", "disassemble_object", "render_listing", "render_source",
+    "disassemble_instruction", "disassemble_object", "disassemble_program", "render_listing", "render_source",
 ]

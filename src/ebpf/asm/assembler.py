@@ -85,7 +85,8 @@ def detect_syntax(text: str) -> str:
             continue
         if "%r" in line or "[" in line:
             return "ubpf"
-        if "=" in line or re.match(r"^(if|goto|gotol|callx|may_goto)\b", line) or line.startswith("*"):
+        if "=" in line or re.match(r"^(?:(?:if|goto|gotol|callx|may_goto)\b|ld_pseudo\s+r\d)", line) \
+                or line.startswith("*"):
             return "llvm"
         word = line.split(None, 1)[0].lower()
         if word in ("exit", "call"):

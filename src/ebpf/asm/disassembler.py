@@ -25,7 +25,7 @@ from ebpf.errors import EbpfError, InstructionError
 from ebpf.helpers_table import helper_name
 from ebpf.isa import Instruction, decode_program, validate_instruction
 from ebpf.isa.opcodes import CallSrc, Class, JmpOp
-from ebpf.object.spec import LineInfo, Relocation
+from ebpf.object.spec import LineInfo, ProgramSpec, Relocation, RelocationKind
 
 DISASM_SYNTAXES = ("llvm", "ubpf")
 
@@ -312,3 +312,19 @@ def disassemble_instruction(insn: Instruction, second: Instruction | None = None
     if text is None:
         return f".quad {int.from_bytes(insn.encode(), 'little'):#018x}"
     return text
+
+
+def disassemble_program(program: ProgramSpec, *, syntax: str = "llvm", listing: bool = False,
+                        annotate: bool = True, hex_numbers: bool = True) -> str:
+    """Disassemble a linked :class:`~ebpf.object.spec.ProgramSpec` (program plus its subprograms).
+
+    Functions are labelled from the BTF func info, maps and globals named from the
+    program's relocations, source lines shown from its line info.
+    """
+    starts = sorted({fi.insn for fi in program.func_info} | {0})
+    names = [program.name, *program.subprograms]
+    symbols: dict[int, list[str]] = {slot: [name] for slot, name in zip(starts, names)}
+    relocations = [r for r in program.relocations if r.kind != RelocationKind.SUBPROG]
+    return disassemble(program.instructions, syntax=syntax, listing=listing, annotate=annotate,
+                       hex_numbers=hex_numbers, symbols=symbols, relocations=relocations,
+                       line_info=program.line_info, section=program.section)

@@ -110,6 +110,9 @@ class BPF:
         if hdr_file:
             source = f'#include "{Path(_text(hdr_file)).resolve()}"\n' + source
         flags = [_text(f) for f in (cflags or [])]
+        self._cflags = flags
+        self._source_name = name
+        self._fallback_specs: dict[bool, Any] = {}
         self.compiled = compile_object(source, cflags=flags, bcc=True, name=name)
         self.rewritten = self.compiled.bcc
         self.spec = ObjectSpec.from_file(self.compiled.object_path)
@@ -152,13 +155,16 @@ class BPF:
 
     def load_func(self, func_name: str | bytes, prog_type: int, device: Any = None, attach_type: int = -1) -> Function:
         """Load function ``func_name`` as a program of ``prog_type`` (cached per name and type)."""
-        from ebpf.kernel import load_program
-
         name = _text(func_name)
         fn = self._functions.get(name)
         if fn is not None and fn.program.type == ProgType(prog_type):
             return fn
-        ps = self.spec.programs.get(name)
+        return self._load_from(self.spec, name, prog_type, attach_type)
+
+    def _load_from(self, spec: Any, name: str, prog_type: int, attach_type: int = -1) -> Function:
+        from ebpf.kernel import load_program
+
+        ps = spec.programs.get(name)
         if ps is None:
             raise EbpfError(f"no function named '{name}' in the BPF program "
                             f"(have: {', '.join(sorted(self.spec.programs)) or 'none'})")
@@ -168,8 +174,8 @@ class BPF:
             from ebpf.kinds import AttachType
 
             ps.attach_type = AttachType(attach_type)
-        program = load_program(ps, maps=self.collection.maps, btf=self.spec.btf,
-                               license=self.spec.license or "GPL")
+        program = load_program(resolve_core(ps, spec.btf), maps=self.collection.maps, btf=spec.btf,
+                               license=spec.license or "GPL")
         fn = Function(self, name, program)
         self._functions[name] = fn
         return fn
@@ -284,12 +290,24 @@ class BPF:
         if tp is None:
             raise error
         cat, _, tp_event = tp.partition(":") if ":" in tp else tp.partition("/")
-        fn = self.load_func(fn_name, self.TRACEPOINT)
+        fn = self._load_from(self._syscall_tracepoint_spec(exit), _text(fn_name), self.TRACEPOINT)
         sys.stderr.write(f"ebpf.bcc: {'kretprobes' if exit else 'kprobes'} are not available on this kernel; "
                          f"attaching {fn.name.decode()} to tracepoint {cat}:{tp_event} instead of {event}\n")
         kind = "kretprobe" if exit else "kprobe"
         self._links[(kind, event + "/" + fn.name.decode())] = attach_tracepoint(fn.program, cat, tp_event)
         return self
+
+    def _syscall_tracepoint_spec(self, exit: bool) -> Any:
+        """The program compiled for syscall tracepoints: probe arguments and PT_REGS_RC read the record."""
+        spec = self._fallback_specs.get(exit)
+        if spec is None:
+            from ebpf.compiler import compile_object
+            from ebpf.object import ObjectSpec
+
+            flags = [*self._cflags, f"-D__EBPF_BCC_SYSCALL_TP={2 if exit else 1}"]
+            compiled = compile_object(self.source, cflags=flags, bcc=True, name=self._source_name)
+            spec = self._fallback_specs[exit] = ObjectSpec.from_file(compiled.object_path)
+        return spec
 
     def attach_kprobe(self, event: str | bytes = b"", event_off: int = 0, fn_name: str | bytes = b"",
                       event_re: str | bytes = b"") -> BPF:
@@ -460,14 +478,19 @@ class BPF:
         return iter(self.collection.maps)
 
     def _event_type(self, table: str) -> Any:
-        """The ctypes type of events a perf/ring buffer table carries, found from the source."""
+        """The ctypes type of events a perf/ring buffer table carries (found by the rewriter)."""
+        from ebpf.btf import Kind as BTFKind
+
         btf = self.spec.btf
+        events = getattr(self.rewritten, "events", None) or {}
         if btf is None:
             return None
-        for struct_name in _event_struct_names(self.source, table):
+        for spelling in events.get(table, ()):
+            tag, _, word = spelling.rpartition(" ")
+            kind = {"struct": BTFKind.STRUCT, "union": BTFKind.UNION}.get(tag, BTFKind.TYPEDEF)
             try:
-                type_id = btf.find(struct_name, "struct")
-            except Exception:  # noqa: BLE001 - not in BTF
+                type_id = btf.find(word, kind)
+            except EbpfError:
                 continue
             ct = _ctype(btf, type_id)
             if ct is not None:
@@ -604,6 +627,22 @@ class BPF:
         return text.encode()
 
 
+def resolve_core(ps: Any, btf: Any) -> Any:
+    """Apply ``ps``'s CO-RE relocations against the running kernel's BTF (returns a patched copy).
+
+    Done here, before :func:`ebpf.kernel.load_program`, so that the loader sees plain instructions.
+    """
+    if not ps.core_relocations or btf is None:
+        return ps
+    from ebpf.btf.core import apply_core_relocations
+
+    insns, _results = apply_core_relocations(ps.instructions, ps.core_relocations, btf)
+    patched = ps.copy()
+    patched.instructions = list(insns)
+    patched.core_relocations = []
+    return patched
+
+
 _TRACE_LINE = re.compile(rb"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+"
                          rb"(?P<flags>\S+)\s+(?P<ts>[\d.]+):\s+(?:\S+:\s+)?(?P<msg>.*)$")
 
@@ -624,27 +663,6 @@ def _ctype(btf: Any, type_id: int) -> Any:
         return btf.ctype(type_id)
     except Exception:  # noqa: BLE001 - fall back to sized integers / bytes
         return None
-
-
-def _event_struct_names(source: str, table: str) -> list[str]:
-    """Struct names of what ``table.perf_submit``/``ringbuf_*`` is given, found in the source text."""
-    names: list[str] = []
-    for m in re.finditer(rf"\b{re.escape(table)}\s*\.\s*(perf_submit|ringbuf_output|ringbuf_reserve)\s*\(([^;]*)",
-                         source):
-        args = m.group(2)
-        for s in re.findall(r"sizeof\s*\(\s*struct\s+(\w+)\s*\)", args):
-            names.append(s)
-        variables = re.findall(r"sizeof\s*\(\s*\*?\s*(\w+)\s*\)", args) + re.findall(r"&\s*(\w+)", args)
-        for var in variables:
-            decl = re.search(rf"struct\s+(\w+)\s*\*?\s*\b{re.escape(var)}\b\s*[=;\[]", source)
-            if decl:
-                names.append(decl.group(1))
-        if m.group(1) == "ringbuf_reserve":
-            before = source[:m.start()]
-            decl = re.search(r"struct\s+(\w+)\s*\*\s*\w+\s*=\s*$", before)
-            if decl:
-                names.append(decl.group(1))
-    return list(dict.fromkeys(names))
 
 
 def _perf_event_name(ev_type: int, ev_config: int) -> str:

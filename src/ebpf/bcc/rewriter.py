@@ -132,6 +132,8 @@ class Rewritten:
     tables: dict[str, Table] = field(default_factory=dict)
     programs: dict[str, ProgramFunction] = field(default_factory=dict)
     tracepoints: list[tuple[str, str]] = field(default_factory=list)
+    events: dict[str, list[str]] = field(default_factory=dict)
+    """Perf and ring buffer table -> C types of what the program sends through it (``struct data_t``)."""
 
 
 # -- table macros ----------------------------------------------------------------------
@@ -296,7 +298,9 @@ def _method_call(t: Table, method: str, args: list[str], line: int, where: str) 
         raise CompileError(f"{where}:{line}: {t.name}.{method}() takes {minimum}"
                            f"{'' if not defaults else f' to {minimum + len(defaults)}'} arguments, got {len(args)}")
     full = list(args) + list(defaults[len(args) - minimum:])
-    return template.format(*full, N=t.name, K=t.key_type, L=t.leaf_type)
+    # The key and leaf types come from the map definition itself, so that a table declared in two
+    # preprocessor branches with different types gets the right one.
+    return template.format(*full, N=t.name, K=f"__typeof__(*{t.name}.key)", L=f"__typeof__(*{t.name}.value)")
 
 
 # -- tracepoint structures ------------------------------------------------------------------
@@ -350,6 +354,11 @@ def tracepoint_struct(category: str, event: str, format_text: str | None = None)
     return f"struct {name} {{\n{body}\n}};\n" + "\n".join(asserts) + "\n"
 
 
+# pointer field types spelled with C's own words (or a struct tag) are kept; others become void *
+_PLAIN_POINTER = re.compile(r"(?:(?:const|volatile|void|char|signed|unsigned|int|long|short|(?:struct|union)\s+\w+)"
+                            r"\s*)+(?:\*\s*(?:const\s*)?)+")
+
+
 def _member(decl: str, size: int, signed: bool) -> tuple[str, str] | None:
     """C declaration and name of one format-file field, sized exactly as the kernel lays it out."""
     decl = re.sub(r"\s+", " ", decl)
@@ -375,7 +384,12 @@ def _member(decl: str, size: int, signed: bool) -> tuple[str, str] | None:
             return f"char {ident}[{size}]", ident
         return f"{ctype} {ident}[{count}]", ident
     if "*" in decl:
-        return f"u64 {ident}" if size == 8 else f"{_SIZED.get((size, False), 'u64')} {ident}", ident
+        if size != 8:
+            return f"{_SIZED.get((size, False), 'u64')} {ident}", ident
+        base = decl[:m.start()].strip()
+        if _PLAIN_POINTER.fullmatch(base):
+            return f"{base}{ident}" if base.endswith("*") else f"{base} {ident}", ident
+        return f"void *{ident}", ident
     base = decl[:m.start()].strip()
     if base in ("char", "signed char", "unsigned char") and size == 1:
         return f"{base} {ident}", ident
@@ -417,7 +431,9 @@ def rewrite(source: str, name: str = "<source>.c", *, tracepoint_formats: dict[s
     ``tracepoint_formats`` maps ``"category:event"`` to format-file text, to avoid
     reading tracefs (tests, or machines without tracefs).
     """
-    tokens = tokenize(source, name)
+    from ebpf.bcc.kernel_reads import rewrite_kernel_reads
+
+    tokens = tokenize(rewrite_kernel_reads(source, name), name)
     result = Rewritten(source="")
     formats = tracepoint_formats or {}
 
@@ -440,9 +456,8 @@ def rewrite(source: str, name: str = "<source>.c", *, tracepoint_formats: dict[s
             if j < n and tokens[j].text == "(":
                 args, close = split_arguments(tokens, j, name)
                 table = _parse_table(t.text, args, t.line, name)
-                if table.name in result.tables:
-                    raise CompileError(f"{name}:{t.line}: table '{table.name}' is declared twice")
-                result.tables[table.name] = table
+                # a second declaration is legal in another preprocessor branch (clang catches the rest)
+                result.tables.setdefault(table.name, table)
                 out.append(Token(Kind.PREPROC, _generated(_map_definition(table, result.tables),
                                                           tokens[close].line, name), t.line))
                 i = close + 1
@@ -487,18 +502,82 @@ def rewrite(source: str, name: str = "<source>.c", *, tracepoint_formats: dict[s
                     section, auto = _section_for(fname)
                     result.programs[fname] = ProgramFunction(fname, section, tokens[k].line, auto)
                     out.insert(start, Token(Kind.PREPROC, f'SEC("{section}") ', tokens[k].line))
+                    params, _ = split_arguments(tokens, i, name)
+                    if len(params) > 1 and _is_pt_regs_param(params[0]):
+                        out += _probe_parameters(tokens, i, close, after, fname, params)
+                        depth += 1  # the '{' is inside the generated text
+                        i = after + 1
+                        continue
         out.append(t)
         i += 1
 
     # 3. method calls on tables: NAME . METHOD ( args )
     out = _rewrite_method_tokens(out, result.tables, name)
 
+    result.events = event_types(source, result.tables)
+    anchors = [t for types in result.events.values() for t in types]
     has_license = any(t.kind is Kind.STRING and t.text == '"license"' for t in out)
     header = ['#include "bcc_compat.h"']
     body = join(out)
     footer = "" if has_license else '\nchar _license[] SEC("license") = "GPL";\n'
+    if anchors:
+        # BTF keeps only the types of functions and globals: this unused function keeps the event types, so
+        # that BPF()["events"].event(data) can decode them.
+        params = ", ".join(f"{t} *__p{n}" for n, t in enumerate(dict.fromkeys(anchors)))
+        footer += f"\n__attribute__((used, noinline)) static int __ebpf_bcc_event_types({params}) {{ return 0; }}\n"
     result.source = "\n".join(header) + f'\n#line 1 "{name}"\n' + body + footer
     return result
+
+
+_EVENT_METHODS = ("perf_submit", "perf_submit_skb", "ringbuf_output", "ringbuf_reserve")
+
+
+def event_types(source: str, tables: dict[str, Table]) -> dict[str, list[str]]:
+    """The C types sent through each perf/ring buffer table, for the types the source defines itself.
+
+    Found from the calls' arguments: ``sizeof(struct T)``, ``&var`` / ``var`` / ``sizeof(var)`` where
+    ``var`` is declared ``struct T var`` (or ``*var``) or with a typedef name the source defines.
+    """
+    structs = set(re.findall(r"\b(?:struct|union)\s+(\w+)\s*\{", source))
+    typedefs = set(re.findall(r"\}\s*(\w+)\s*;", source)) | set(
+        re.findall(r"\btypedef\s+(?:struct|union)\s+\w+\s+(\w+)\s*;", source))
+    found: dict[str, list[str]] = {}
+
+    def spelled(word: str, tag: str | None) -> str | None:
+        if tag and word in structs:
+            return f"{tag} {word}"
+        if not tag and word in typedefs:
+            return word
+        return None
+
+    for name, table in tables.items():
+        if table.kind not in ("perf_output", "perf_array", "ringbuf"):
+            continue
+        types: list[str] = []
+        pattern = rf"\b{re.escape(name)}\s*\.\s*({'|'.join(_EVENT_METHODS)})\s*\(([^;]*)"
+        for m in re.finditer(pattern, source):
+            args = m.group(2)
+            for tag, word in re.findall(r"sizeof\s*\(\s*(struct|union)?\s*(\w+)\s*\)", args):
+                t = spelled(word, tag or None)
+                if t:
+                    types.append(t)
+            variables = re.findall(r"sizeof\s*\(\s*\*?\s*(\w+)\s*\)", args) + re.findall(r"&\s*(\w+)", args) \
+                + re.findall(r",\s*(\w+)\s*,", args)
+            for var in variables:
+                decl = re.search(rf"(?:\b(struct|union)\s+)?\b(\w+)\s*\*?\s*\b{re.escape(var)}\b\s*[=;\[,)]", source)
+                if decl:
+                    t = spelled(decl.group(2), decl.group(1))
+                    if t:
+                        types.append(t)
+            if m.group(1) == "ringbuf_reserve":
+                decl = re.search(r"(?:\b(struct|union)\s+)?\b(\w+)\s*\*\s*\w+\s*=\s*$", source[:m.start()])
+                if decl:
+                    t = spelled(decl.group(2), decl.group(1))
+                    if t:
+                        types.append(t)
+        if types:
+            found[name] = list(dict.fromkeys(types))
+    return found
 
 
 def _rewrite_method_tokens(tokens: list[Token], tables: dict[str, Table], name: str) -> list[Token]:
@@ -524,6 +603,32 @@ def _rewrite_method_tokens(tokens: list[Token], tables: dict[str, Table], name: 
         out.append(t)
         i += 1
     return out
+
+
+def _is_pt_regs_param(param: str) -> bool:
+    return bool(re.fullmatch(r"(const\s+)?struct\s+pt_regs\s*\*\s*[A-Za-z_]\w*", param.strip()))
+
+
+def _probe_parameters(tokens: list[Token], open_index: int, close: int, brace: int, fname: str,
+                      params: list[str]) -> list[Token]:
+    """``int f(struct pt_regs *ctx, struct sock *sk) {`` -> ``int f(struct pt_regs *ctx) { struct sock *sk = ...;``.
+
+    As in BCC, the parameters after ``ctx`` are the probed function's arguments, read from the
+    registers (for ``syscall__`` functions: from the syscall's own registers, behind the wrapper).
+    The text keeps the original line count so that clang's messages keep the user's lines.
+    """
+    ctx = re.search(r"([A-Za-z_]\w*)\s*$", params[0]).group(1)  # type: ignore[union-attr]
+    removed = "".join(t.text for t in tokens[open_index:brace])
+    decls = []
+    for n, param in enumerate(params[1:], start=1):
+        m = re.search(r"([A-Za-z_]\w*)\s*$", param)
+        if m is None or n > 5:
+            raise CompileError(f"{fname}: cannot read probe argument {n} ('{param}'): at most 5 are supported")
+        ptype = param[:m.start()].strip()
+        macro = "__EBPF_BCC_SYSCALL_PARM" if fname.startswith("syscall__") else "__EBPF_BCC_PARM"
+        decls.append(f"{param} = ({ptype}){macro}({ctx}, {n});")
+    text = f"({params[0]}){chr(10) * removed.count(chr(10))} {{ {' '.join(decls)}"
+    return [Token(Kind.PREPROC, text, tokens[open_index].line)]
 
 
 def _generated(text: str, resume_line: int, name: str) -> str:

@@ -132,6 +132,8 @@ class Checker:
         self.subprog_depths: dict[int, int] = {}
         self.probing = False
         self.probes: dict[int, int] = {}
+        self.callback_sites = {pc for pc, insn in enumerate(self.insns)
+                               if insn.is_helper_call and insn.imm in PROTOS and PROTOS[insn.imm].callback_args}
         self.deadline = 0.0
 
     # -- driver ------------------------------------------------------------------------------
@@ -148,6 +150,7 @@ class Checker:
     def run(self) -> Outcome:
         """Explore every path; return the first error (or none)."""
         work: list[tuple[State, int]] = [(self.initial_state(), 0)]
+        self._work = work
         st: State | None = None
         pc = 0
         try:
@@ -215,8 +218,13 @@ class Checker:
         live = self._live_masks(st, pc)
         precise = self._live_masks(st, pc, self.info.precise_in)
         in_loop = False
+        callback_site = pc in self.callback_sites
         for cp in cps:
             if cp.branches > 0:
+                if callback_site:
+                    if states_equal(cp.state, st, live, precise=precise):
+                        return True
+                    continue
                 if self._is_ancestor(st, cp):
                     in_loop = True
                     if states_equal(cp.state, st, live, exact=True):
@@ -323,6 +331,8 @@ class Checker:
                  self.limit)
         self.probing = True
         work: list[tuple[State, int]] = [(st, header)]
+        saved_work = self._work
+        self._work = work
         steps = 0
         try:
             while work:
@@ -347,6 +357,7 @@ class Checker:
             (self.insn_processed, self.jmps_processed, self.prev_insn_processed, self.prev_jmps_processed,
              self.limit) = saved
             self.probing = False
+            self._work = saved_work
 
     # -- one instruction -------------------------------------------------------------------------
 
@@ -1076,12 +1087,10 @@ class Checker:
                 if not r0.is_scalar or r0.smin < lo or r0.smax > hi:
                     raise Reject(f"at callback return R0 is {r0.describe()}, it should have been in "
                                  f"[{lo}, {hi}]", "return 0 (continue) or 1 (stop) from the callback")
-                ret = Reg.scalar()
-            else:
-                ret = r0
+                return frame.callsite  # the helper may call the callback again
             for r in range(1, 6):
                 caller.regs[r] = Reg()
-            caller.regs[0] = ret
+            caller.regs[0] = r0
             return frame.callsite + 1
         if st.lock:
             raise Reject("BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region "
@@ -1145,15 +1154,16 @@ class Checker:
                     if slot.spilled is not None and slot.spilled.type in PACKET_TYPES + (RegType.PACKET_END,):
                         slot.spilled = Reg.scalar()
         regs = st.regs
-        callback_args = None
         if proto.callback_args:
-            callback_args = self._callback_args(st, func, meta)
+            assert meta.func_target is not None
+            entry = st.copy()
+            target = self._local_call(entry, pc, meta.func_target, callback_of=func,
+                                      args=self._callback_args(st, func, meta))
+            entry.path = PathStep(pc, True, st.path)
+            self._push(self._work, entry, target)
         for r in range(1, 6):
             regs[r] = Reg()
         regs[0] = self._ret(st, proto, meta, pc)
-        if callback_args is not None:
-            assert meta.func_target is not None
-            return self._local_call(st, pc, meta.func_target, callback_of=func, args=callback_args)
         return pc + 1
 
     def _callback_args(self, st: State, func: int, meta: _CallMeta) -> list[Reg]:
@@ -1183,6 +1193,10 @@ class Checker:
                 r = Reg.pointer(RegType.CONST_MAP_PTR, map=m.inner_map, maybe_null=True)
             else:
                 r = Reg.pointer(RegType.MAP_VALUE, map=m, maybe_null=True)
+                key = meta.const_key
+                if m.type in (MapType.ARRAY, MapType.PERCPU_ARRAY) and key is not None and key < m.max_entries:
+                    r.maybe_null = False
+                    return r
             r.id = st.new_id()
             return r
         if ret == Ret.RINGBUF_MEM_OR_NULL:
@@ -1239,6 +1253,8 @@ class Checker:
                 raise Reject(f"invalid map_ptr to access map->{'key' if kind == Arg.MAP_KEY else 'value'}")
             size = meta.map.key_size if kind == Arg.MAP_KEY else meta.map.value_size
             self._helper_mem(st, i, reg, size, write=False, zero_ok=False, what=name)
+            if kind == Arg.MAP_KEY:
+                meta.const_key = self._const_stack_key(st, reg, size)
             return
         if kind in (Arg.MEM, Arg.MEM_OR_NULL, Arg.UNINIT_MEM, Arg.UNINIT_MEM_OR_NULL):
             if kind in (Arg.MEM_OR_NULL, Arg.UNINIT_MEM_OR_NULL) and reg.is_null:
@@ -1359,6 +1375,29 @@ class Checker:
                              "kernel object pointer")
             return
 
+    @staticmethod
+    def _const_stack_key(st: State, reg: Reg, size: int) -> int | None:
+        """The key's value when it is a constant on the stack (for array lookups that cannot fail)."""
+        if reg.type != RegType.STACK or not reg.var_off.is_const:
+            return None
+        addr = reg.off + s64(reg.var_off.value)
+        if addr % 8 + size > 8:
+            return None
+        slot = st.frames[reg.frameno].stack.get((-addr - 1) // 8)
+        if slot is None:
+            return None
+        b = addr % 8
+        if slot.is_spill and b == 0 and slot.spilled is not None and slot.spilled.is_const:
+            spill = 0
+            while spill < 8 and slot.types[spill] == STACK_SPILL:
+                spill += 1
+            if spill >= size:
+                return slot.spilled.var_off.value & ((1 << (size * 8)) - 1)
+            return None
+        if all(t == STACK_ZERO for t in slot.types[b:b + size]):
+            return 0
+        return None
+
     def _check_map_compat(self, m: MapSpec, func: int, proto: Proto, name: str) -> None:
         if proto.map_types is not None and m.type not in proto.map_types:
             raise Reject(f"cannot pass map_type {int(m.type)} ({m.type.name.lower()}) into func {name}",
@@ -1447,7 +1486,7 @@ class _StackError(Reject):
 
 class _CallMeta:
     __slots__ = ("map", "mem_reg", "mem_write", "mem_null", "alloc_size", "func_target", "callback_ctx",
-                 "release_ref", "arg_ref", "lock_id")
+                 "release_ref", "arg_ref", "lock_id", "const_key")
 
     def __init__(self) -> None:
         self.map: MapSpec | None = None
@@ -1460,6 +1499,7 @@ class _CallMeta:
         self.release_ref = 0
         self.arg_ref = 0
         self.lock_id = 0
+        self.const_key: int | None = None
 
 
 _MEM_ARG_TYPES = frozenset({RegType.STACK, RegType.PACKET, RegType.PACKET_META, RegType.MAP_KEY,

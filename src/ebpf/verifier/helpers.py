@@ -94,7 +94,7 @@ PROTOS: dict[int, Proto] = {
     9: _p(_SKB, _any, A.MEM, A.CONST_SIZE, _any),
     10: _p(_SKB, _any, _any, _any, _any),
     11: _p(_SKB, _any, _any, _any, _any),
-    12: _p(A.CTX, A.CONST_MAP_PTR, _any, maps=(MapType.PROG_ARRAY,)),
+    12: _p(A.CTX, A.CONST_MAP_PTR, _any, ret=Ret.VOID, maps=(MapType.PROG_ARRAY,)),
     13: _p(_SKB, _any, _any),
     14: _p(),
     15: _p(),

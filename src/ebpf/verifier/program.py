@@ -262,7 +262,7 @@ def _precision_rule(insn: Instruction, in_subprog: bool, checked_return: bool) -
             return 0, 1 << d, ([(d, s)] if x else [])
         if op in (0x80, 0xD0):
             return 0, 0, [(d, d)]
-        if x and op in (0x00, 0x10):
+        if x and op in (0x00, 0x10) and cls == Class.ALU64:
             return (1 << d) | (1 << s), 0, []
         return 0, 0, [(d, d)] + ([(d, s)] if x else [])
     if cls in (Class.JMP, Class.JMP32):

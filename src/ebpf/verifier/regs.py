@@ -220,87 +220,106 @@ class Reg:
 
     # -- bound synchronisation (reg_bounds_sync) ---------------------------------------------
 
-    def _update_bounds(self) -> None:
-        v32 = tn.subreg(self.var_off)
-        self.s32min = max(self.s32min, s32(v32.value | (v32.mask & 0x80000000)))
-        self.s32max = min(self.s32max, s32(v32.value | (v32.mask & 0x7FFFFFFF)))
-        self.u32min = max(self.u32min, v32.value)
-        self.u32max = min(self.u32max, v32.value | v32.mask)
-        v = self.var_off
-        self.smin = max(self.smin, s64(v.value | (v.mask & (1 << 63))))
-        self.smax = min(self.smax, s64(v.value | (v.mask & S64_MAX)))
-        self.umin = max(self.umin, v.value)
-        self.umax = min(self.umax, v.value | v.mask)
-
-    def _deduce32(self) -> None:
-        if self.umin >> 32 == self.umax >> 32:
-            self.u32min = max(self.u32min, self.umin & U32)
-            self.u32max = min(self.u32max, self.umax & U32)
-            if s32(self.umin) <= s32(self.umax):
-                self.s32min = max(self.s32min, s32(self.umin))
-                self.s32max = min(self.s32max, s32(self.umax))
-        if self.smin >> 32 == self.smax >> 32:
-            if (self.smin & U32) <= (self.smax & U32):
-                self.u32min = max(self.u32min, self.smin & U32)
-                self.u32max = min(self.u32max, self.smax & U32)
-            if s32(self.smin) <= s32(self.smax):
-                self.s32min = max(self.s32min, s32(self.smin))
-                self.s32max = min(self.s32max, s32(self.smax))
-        if ((self.umin >> 32) + 1) & U32 == (self.umax >> 32) & U32 and s32(self.umin) < 0 <= s32(self.umax):
-            self.s32min = max(self.s32min, s32(self.umin))
-            self.s32max = min(self.s32max, s32(self.umax))
-        if ((self.smin >> 32) + 1) & U32 == (self.smax >> 32) & U32 and s32(self.smin) < 0 <= s32(self.smax):
-            self.s32min = max(self.s32min, s32(self.smin))
-            self.s32max = min(self.s32max, s32(self.smax))
-        if s32(self.u32min) <= s32(self.u32max):
-            self.s32min = max(self.s32min, s32(self.u32min))
-            self.s32max = min(self.s32max, s32(self.u32max))
-        if (self.s32min & U32) <= (self.s32max & U32):
-            self.u32min = max(self.u32min, self.s32min & U32)
-            self.u32max = min(self.u32max, self.s32max & U32)
-
-    def _deduce64(self) -> None:
-        if s64(self.umin) <= s64(self.umax):
-            self.smin = max(self.smin, s64(self.umin))
-            self.smax = min(self.smax, s64(self.umax))
-        if (self.smin & U64) <= (self.smax & U64):
-            self.umin = max(self.umin, self.smin & U64)
-            self.umax = min(self.umax, self.smax & U64)
-        else:
-            if self.umax < (self.smin & U64):
-                self.smin = s64(self.umin)
-                self.umax = min(self.umax, self.smax & U64)
-            elif (self.smax & U64) < self.umin:
-                self.smax = s64(self.umax)
-                self.umin = max(self.umin, self.smin & U64)
-
-    def _deduce_mixed(self) -> None:
-        hi = U64 & ~U32
-        self.umin = max(self.umin, (self.umin & hi) | self.u32min)
-        self.umax = min(self.umax, (self.umax & hi) | self.u32max)
-        self.smin = max(self.smin, s64((self.smin & hi) | self.u32min))
-        self.smax = min(self.smax, s64((self.smax & hi) | self.u32max))
-        if self.s32min >= 0 and self.smin >= S32_MIN and self.smax <= S32_MAX:
-            self.smin, self.smax = self.s32min, self.s32max
-            self.umin, self.umax = self.s32min, self.s32max
-            self.var_off = tn.intersect(self.var_off, tn.trange(self.smin, self.smax))
-
-    def _bound_offset(self) -> None:
-        v64 = tn.intersect(self.var_off, tn.trange(self.umin, self.umax))
-        v32 = tn.intersect(tn.subreg(v64), tn.trange(self.u32min, self.u32max))
-        self.var_off = tn.or_(tn.clear_subreg(v64), v32)
-
     def sync(self) -> None:
-        """Make tnum and the four bound pairs consistent with each other (reg_bounds_sync)."""
-        self._update_bounds()
-        self._deduce32()
-        self._deduce64()
-        self._deduce_mixed()
-        self._deduce32()
-        self._deduce64()
-        self._deduce_mixed()
-        self._bound_offset()
-        self._update_bounds()
+        """Make tnum and the four bound pairs consistent with each other (reg_bounds_sync).
+
+        Written with local integers (one pass of update/deduce/deduce/offset/update as the kernel does);
+        this is the verifier's hottest function.
+        """
+        v, m = self.var_off
+        if m == 0:
+            self.mark_known(v)
+            return
+        smin, smax, umin, umax = self.smin, self.smax, self.umin, self.umax
+        s32min, s32max, u32min, u32max = self.s32min, self.s32max, self.u32min, self.u32max
+        for _ in range(1):
+            # __update_reg_bounds
+            v32, m32 = v & U32, m & U32
+            x = v32 | (m32 & 0x80000000)
+            s32min = max(s32min, x - (1 << 32) if x >> 31 else x)
+            x = v32 | (m32 & 0x7FFFFFFF)
+            s32max = min(s32max, x - (1 << 32) if x >> 31 else x)
+            u32min = max(u32min, v32)
+            u32max = min(u32max, v32 | m32)
+            x = v | (m & (1 << 63))
+            smin = max(smin, x - (1 << 64) if x >> 63 else x)
+            x = v | (m & S64_MAX)
+            smax = min(smax, x - (1 << 64) if x >> 63 else x)
+            umin = max(umin, v)
+            umax = min(umax, v | m)
+            # __reg32_deduce_bounds
+            if umin >> 32 == umax >> 32:
+                u32min = max(u32min, umin & U32)
+                u32max = min(u32max, umax & U32)
+                a, b = s32(umin), s32(umax)
+                if a <= b:
+                    s32min = max(s32min, a)
+                    s32max = min(s32max, b)
+            if smin >> 32 == smax >> 32:
+                if (smin & U32) <= (smax & U32):
+                    u32min = max(u32min, smin & U32)
+                    u32max = min(u32max, smax & U32)
+                a, b = s32(smin), s32(smax)
+                if a <= b:
+                    s32min = max(s32min, a)
+                    s32max = min(s32max, b)
+            a, b = s32(u32min), s32(u32max)
+            if a <= b:
+                s32min = max(s32min, a)
+                s32max = min(s32max, b)
+            if (s32min & U32) <= (s32max & U32):
+                u32min = max(u32min, s32min & U32)
+                u32max = min(u32max, s32max & U32)
+            # __reg64_deduce_bounds
+            a, b = s64(umin), s64(umax)
+            if a <= b:
+                smin = max(smin, a)
+                smax = min(smax, b)
+            a, b = smin & U64, smax & U64
+            if a <= b:
+                umin = max(umin, a)
+                umax = min(umax, b)
+            elif umax < a:
+                smin = s64(umin)
+                umax = min(umax, b)
+            elif b < umin:
+                smax = s64(umax)
+                umin = max(umin, a)
+            # __reg_deduce_mixed_bounds
+            hi = U64 & ~U32
+            umin = max(umin, (umin & hi) | u32min)
+            umax = min(umax, (umax & hi) | u32max)
+            smin = max(smin, s64((smin & hi) | u32min))
+            smax = min(smax, s64((smax & hi) | u32max))
+            if s32min >= 0 and smin >= S32_MIN and smax <= S32_MAX:
+                smin, smax, umin, umax = s32min, s32max, s32min, s32max
+                if smin <= smax:
+                    v, m = tn.intersect(Tnum(v, m), tn.trange(smin, smax))
+            if umin > umax or smin > smax or u32min > u32max or s32min > s32max:
+                break
+        else:
+            # __reg_bound_offset then __update_reg_bounds
+            v, m = tn.intersect(Tnum(v, m), tn.trange(umin, umax))
+            v32, m32 = tn.intersect(Tnum(v & U32, m & U32), tn.trange(u32min, u32max))
+            v = (v & ~U32 & U64) | v32
+            m = (m & ~U32 & U64) | m32
+            v &= ~m
+            v32, m32 = v & U32, m & U32
+            x = v32 | (m32 & 0x80000000)
+            s32min = max(s32min, x - (1 << 32) if x >> 31 else x)
+            x = v32 | (m32 & 0x7FFFFFFF)
+            s32max = min(s32max, x - (1 << 32) if x >> 31 else x)
+            u32min = max(u32min, v32)
+            u32max = min(u32max, v32 | m32)
+            x = v | (m & (1 << 63))
+            smin = max(smin, x - (1 << 64) if x >> 63 else x)
+            x = v | (m & S64_MAX)
+            smax = min(smax, x - (1 << 64) if x >> 63 else x)
+            umin = max(umin, v)
+            umax = min(umax, v | m)
+        self.var_off = Tnum(v, m)
+        self.smin, self.smax, self.umin, self.umax = smin, smax, umin, umax
+        self.s32min, self.s32max, self.u32min, self.u32max = s32min, s32max, u32min, u32max
 
     def is_sane(self) -> bool:
         """Whether the bounds describe a non-empty set (false on an infeasible branch)."""

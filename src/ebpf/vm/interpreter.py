@@ -302,27 +302,51 @@ class _Emitter:
             return reg
         return f"({reg} + {off}) & {M64:#x}"
 
-    def _load(self, ind: int, dest: str, addr: str, n: int, pc: int, signed: bool = False) -> None:
+    @staticmethod
+    def _frame_slot(where: tuple[str, int], n: int) -> int | None:
+        """For ``r10 + off`` inside the current frame, ``off`` (no check needed), else None.
+
+        ``r10`` is read-only and every frame pointer is at least one frame above the
+        stack's base, so ``[r10 - 512, r10)`` always lies inside the stack region.
+        """
+        reg, off = where
+        if reg == "r10" and -STACK_FRAME_SIZE <= off <= -n:
+            return off
+        return None
+
+    def _load(self, ind: int, dest: str, where: tuple[str, int], n: int, pc: int, signed: bool = False) -> None:
         fmt = (_SIGNED_FMT if signed else _UNSIGNED_FMT)[n]
         unpack = f"S{fmt}" if signed else f"U{fmt}"
         tail = f" & {M64:#x}" if signed else ""
-        self.line(ind, f"a = {addr}")
+        slot = self._frame_slot(where, n)
+        if slot is not None:
+            self.line(ind, f"{dest} = {unpack}(sv, so - {-slot})[0]{tail}")
+            return
+        self.line(ind, f"a = {self._addr(*where)}")
         self.line(ind, f"if {self.sb} <= a <= {self.se - n}: {dest} = {unpack}(sv, a - {self.sb})[0]{tail}")
         self.line(ind, f"elif cb <= a <= ce - {n}: {dest} = {unpack}(cv, a - cb)[0]{tail}")
         self.line(ind, f"else: cb, ce, cv, {dest} = RD(a, {n}, {signed}, {pc})")
 
-    def _store(self, ind: int, addr: str, n: int, value: str, pc: int) -> None:
+    def _store(self, ind: int, where: tuple[str, int], n: int, value: str, pc: int) -> None:
         pack = f"P{_UNSIGNED_FMT[n]}"
-        self.line(ind, f"a = {addr}")
+        slot = self._frame_slot(where, n)
+        if slot is not None:
+            self.line(ind, f"{pack}(sv, so - {-slot}, {value})")
+            return
+        self.line(ind, f"a = {self._addr(*where)}")
         self.line(ind, f"if {self.sb} <= a <= {self.se - n}: {pack}(sv, a - {self.sb}, {value})")
         self.line(ind, f"elif wb <= a <= we - {n}: {pack}(wv, a - wb, {value})")
         self.line(ind, "else:")
         self.line(ind + 1, f"wb, we, wv = WR(a, {n}, {pc})")
         self.line(ind + 1, f"{pack}(wv, a - wb, {value})")
 
-    def _locate_rw(self, ind: int, addr: str, n: int, pc: int) -> None:
+    def _locate_rw(self, ind: int, where: tuple[str, int], n: int, pc: int) -> None:
         """Set ``av, ao`` to a writable view and offset for an atomic access."""
-        self.line(ind, f"a = {addr}")
+        slot = self._frame_slot(where, n)
+        if slot is not None:
+            self.line(ind, f"av = sv; ao = so - {-slot}")
+            return
+        self.line(ind, f"a = {self._addr(*where)}")
         self.line(ind, f"if {self.sb} <= a <= {self.se - n}: av = sv; ao = a - {self.sb}")
         self.line(ind, f"elif wb <= a <= we - {n}: av = wv; ao = a - wb")
         self.line(ind, "else:")
@@ -449,14 +473,14 @@ class _Emitter:
         if cls == Class.LDX:
             if insn.dst == 10:
                 raise VMError("r10 (the frame pointer) is read-only", pc=pc)
-            self._load(ind, R[insn.dst], self._addr(R[insn.src], insn.off), n, pc, signed=mode == Mode.MEMSX)
+            self._load(ind, R[insn.dst], (R[insn.src], insn.off), n, pc, signed=mode == Mode.MEMSX)
         elif cls == Class.ST:
             value = insn.imm & _MASK[n]
-            self._store(ind, self._addr(R[insn.dst], insn.off), n, f"{value:#x}", pc)
+            self._store(ind, (R[insn.dst], insn.off), n, f"{value:#x}", pc)
         elif cls == Class.STX and mode == Mode.MEM:
             s = R[insn.src]
             value = s if n == 8 else f"{s} & {_MASK[n]:#x}"
-            self._store(ind, self._addr(R[insn.dst], insn.off), n, value, pc)
+            self._store(ind, (R[insn.dst], insn.off), n, value, pc)
         elif cls == Class.STX and mode == Mode.ATOMIC:
             self.atomic(ind, insn, n, pc)
         elif cls == Class.LD and mode in (Mode.ABS, Mode.IND):
@@ -476,14 +500,14 @@ class _Emitter:
         if op == AtomicOp.LOAD_ACQ:
             if insn.dst == 10:
                 raise VMError("r10 (the frame pointer) is read-only", pc=pc)
-            self._load(ind, d, self._addr(s, insn.off), n, pc)
+            self._load(ind, d, (s, insn.off), n, pc)
             return
         if op == AtomicOp.STORE_REL:
-            self._store(ind, self._addr(d, insn.off), n, s if n == 8 else f"{s} & {mask:#x}", pc)
+            self._store(ind, (d, insn.off), n, s if n == 8 else f"{s} & {mask:#x}", pc)
             return
         if insn.src == 10 and op & 0x01:
             raise VMError("r10 (the frame pointer) is read-only", pc=pc)
-        self._locate_rw(ind, self._addr(d, insn.off), n, pc)
+        self._locate_rw(ind, (d, insn.off), n, pc)
         self.line(ind, f"t = {unpack}(av, ao)[0]")
         base = op & ~0x01
         sv = s if n == 8 else f"({s} & {mask:#x})"
@@ -574,6 +598,7 @@ class _Emitter:
                      "Sb=Sb, Sh=Sh, Si=Si, PB=PB, PH=PH, PI=PI, PQ=PQ, RD=RD, WR=WR):")
         self.line(1, "r0 = r6 = r7 = r8 = r9 = a = t = ao = 0")
         self.line(1, "r10 = fp")
+        self.line(1, f"so = fp - {self.sb}")
         self.line(1, "cb = ce = wb = we = 0")
         self.line(1, "cv = wv = av = None")
         self.line(1, f"mg = {MAY_GOTO_LOOPS}")

@@ -451,7 +451,10 @@ class VM:
         if isinstance(source, str | os.PathLike):
             source = _read_path(Path(source))
         if isinstance(source, ObjectSpec):
-            obj = self.load_object(source, programs=[program] if program else None)
+            if program is not None and program not in source.programs:
+                raise ObjectError(f"no program named '{program}' in the object "
+                                  f"(have: {', '.join(source.programs) or 'none'})")
+            obj = self.load_object(source)  # all of them: prog arrays may name the others
             prog = obj[program] if program else next(iter(obj.programs.values()))
             if prog_type is not None:
                 prog.type = prog_type
@@ -479,7 +482,11 @@ class VM:
         return prog
 
     def load_object(self, spec: Any, *, programs: Sequence[str] | None = None) -> VMObject:
-        """Create the maps of ``spec``, patch its programs' relocations and translate them."""
+        """Create the maps of ``spec``, patch its programs' relocations and translate them.
+
+        ``programs`` limits which programs are translated (prog arrays naming a program
+        left out then fail to fill).
+        """
         wanted = list(spec.programs) if programs is None else list(programs)
         for name in wanted:
             if name not in spec.programs:

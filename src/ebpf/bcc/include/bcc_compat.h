@@ -56,6 +56,102 @@
 #define O_WRONLY 00000001
 #define O_RDWR 00000002
 
+#define TASK_RUNNING 0x00000000
+#define TASK_INTERRUPTIBLE 0x00000001
+#define TASK_UNINTERRUPTIBLE 0x00000002
+#define __TASK_STOPPED 0x00000004
+#define __TASK_TRACED 0x00000008
+#define EXIT_DEAD 0x00000010
+#define EXIT_ZOMBIE 0x00000020
+#define TASK_DEAD 0x00000080
+#define DISK_NAME_LEN 32
+#define DNAME_INLINE_LEN 40
+#define IFNAMSIZ 16
+#define BDEVNAME_SIZE 32
+#define MAX_NICE 19
+#define MIN_NICE (-20)
+#define PF_EXITING 0x00000004
+#define SIGKILL 9
+#define SIGTERM 15
+#define TCP_CA_NAME_MAX 16
+#define IPPROTO_HOPOPTS 0
+#define ETH_P_ALL 0x0003
+#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_USEC 1000ULL
+#define REQ_OP_BITS 8
+#define REQ_OP_MASK ((1 << REQ_OP_BITS) - 1)
+#define O_RDONLY 00000000
+#define O_APPEND 00002000
+#define O_NONBLOCK 00004000
+#define O_DIRECTORY 00200000
+#define O_CLOEXEC 02000000
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+
+/* Sparse annotations of kernel headers: nothing for clang. */
+#ifndef __user
+#define __user
+#endif
+#ifndef __kernel
+#define __kernel
+#endif
+#ifndef __force
+#define __force
+#endif
+#ifndef __iomem
+#define __iomem
+#endif
+#ifndef __rcu
+#define __rcu
+#endif
+#ifndef __percpu
+#define __percpu
+#endif
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+#ifndef barrier
+#define barrier() asm volatile("" ::: "memory")
+#endif
+#ifndef offsetof
+#define offsetof(type, member) __builtin_offsetof(type, member)
+#endif
+#ifndef container_of
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+#ifndef READ_ONCE
+#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#endif
+
+/* The arguments of a probed function after ctx (BCC's "int f(struct pt_regs *ctx, struct sock *sk)").
+ * ebpf.bcc recompiles a kprobe with __EBPF_BCC_SYSCALL_TP=1 (entry) or 2 (return) when it attaches it
+ * to the syscall's tracepoint instead, on kernels without kprobes: the arguments and the return
+ * value then come from the tracepoint's record. */
+#if defined(__EBPF_BCC_SYSCALL_TP)
+#define __EBPF_BCC_PARM(ctx, n) (((struct trace_event_raw_sys_enter *)(ctx))->args[(n) - 1])
+#define __EBPF_BCC_SYSCALL_PARM(ctx, n) __EBPF_BCC_PARM(ctx, n)
+#undef PT_REGS_PARM1
+#undef PT_REGS_PARM2
+#undef PT_REGS_PARM3
+#undef PT_REGS_PARM4
+#undef PT_REGS_PARM5
+#undef PT_REGS_PARM6
+#define PT_REGS_PARM1(x) __EBPF_BCC_PARM(x, 1)
+#define PT_REGS_PARM2(x) __EBPF_BCC_PARM(x, 2)
+#define PT_REGS_PARM3(x) __EBPF_BCC_PARM(x, 3)
+#define PT_REGS_PARM4(x) __EBPF_BCC_PARM(x, 4)
+#define PT_REGS_PARM5(x) __EBPF_BCC_PARM(x, 5)
+#define PT_REGS_PARM6(x) __EBPF_BCC_PARM(x, 6)
+#undef PT_REGS_RC
+#define PT_REGS_RC(x) (((struct trace_event_raw_sys_exit *)(x))->ret)
+#else
+#define __EBPF_BCC_PARM(ctx, n) PT_REGS_PARM##n(ctx)
+#define __EBPF_BCC_SYSCALL_PARM(ctx, n) PT_REGS_PARM##n##_CORE_SYSCALL((struct pt_regs *)PT_REGS_PARM1(ctx))
+#endif
+
 /* The leaf of BPF_STACK_TRACE tables. */
 struct bcc_stacktrace {
     u64 ip[BPF_MAX_STACK_DEPTH];
