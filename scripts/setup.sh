@@ -26,9 +26,16 @@ fi
 stamp=".venv/.ebpf-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    if ! .venv/bin/python -m pip install -q -e ".[dev]" >.venv/pip.log 2>&1; then
+        cat .venv/pip.log >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
+
+# Byte-compile the package once: the conformance plugin starts once per test, and
+# PYTHONDONTWRITEBYTECODE=1 (set on some machines) would otherwise recompile it every time.
+.venv/bin/python -m compileall -q src >/dev/null 2>&1 || true
 
 # bpffs for pinning, as libbpf-based tools expect.
 if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then

@@ -146,10 +146,8 @@ class BPF:
             self._trace_pipe.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.cleanup()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
     # -- functions ----------------------------------------------------------------------------------
 
