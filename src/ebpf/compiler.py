@@ -135,6 +135,15 @@ def _first_error(stderr: str) -> str:
     return lines[0].strip() if lines else "clang failed"
 
 
+def _original_lines(stderr: str, source_name: str, original: str) -> str:
+    """The user's own lines that clang's messages name (clang shows the rewritten BCC text)."""
+    lines = original.splitlines()
+    wanted = sorted({int(m.group(1)) for m in re.finditer(
+        rf"^{re.escape(source_name)}:(\d+):\d+: (?:error|warning)", stderr, re.M)})
+    shown = [f"{n:5} | {lines[n - 1]}" for n in wanted if 0 < n <= len(lines)]
+    return f"as written in {source_name}:\n" + "\n".join(shown) + "\n" if shown else ""
+
+
 def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = (), cpu: str | None = None,
                    clang: str | None = None, include_dirs: Sequence[str | os.PathLike[str]] = (),
                    bcc: bool | None = None, use_cache: bool = True, name: str | None = None) -> CompileResult:
@@ -168,6 +177,7 @@ def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = ()
         includes.append(str(path.resolve().parent))
 
     bcc_meta = None
+    original = text
     use_bcc = is_bcc_source(text) if bcc is None else bcc
     if use_bcc:
         from ebpf.bcc.rewriter import rewrite
@@ -201,6 +211,8 @@ def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = ()
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 stderr = proc.stderr.replace(str(src_file), source_name)
+                if use_bcc:
+                    stderr += _original_lines(stderr, source_name, original)
                 raise CompileError(f"{_first_error(stderr)}", detail=stderr)
             shutil.move(str(tmp_out), str(out))
     return CompileResult(out, source_name, cc, mcpu, all_flags, bcc_meta)

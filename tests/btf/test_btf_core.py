@@ -145,6 +145,30 @@ def test_core_resolution_rules_on_synthetic_btf():
         apply_core_relocations([mov(0)], [_reloc(0, obj, "0:x", 0)], local, target)
 
 
+def test_program_form_and_poison_explanation():
+    from dataclasses import dataclass, field
+
+    from ebpf.btf.core import explain_poison
+
+    target, local = _target_and_local()
+    obj = local.find("obj___v2")
+
+    @dataclass
+    class Prog:
+        instructions: list
+        core_relocations: list = field(default_factory=list)
+
+    prog = Prog([Instruction(0x61, 1, 2, 48, 0), Instruction(0x95)], [_reloc(0, obj, "0:5", 0)])
+    result = apply_core_relocations(prog, local, target)
+    assert result.instructions[0].imm == POISON_HELPER and prog.instructions[0].off == 48
+    assert result.poisoned[0].reason.startswith("field obj___v2.gone not found")
+    log = f"0: (85) call unknown#{POISON_HELPER}\ninvalid func unknown#{POISON_HELPER}\n"
+    text = explain_poison(log, result.results, "program 'p'")
+    assert text == ("program 'p' reaches an unresolved CO-RE relocation at insn 0: "
+                    "field obj___v2.gone not found in target BTF")
+    assert explain_poison("R1 invalid mem access", result.results) is None
+
+
 def test_essential_names():
     assert essential_name("task_struct___old") == "task_struct"
     assert essential_name("a___b___c") == "a___b"

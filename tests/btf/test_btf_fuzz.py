@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from btf_testlib import LAYOUTS, compile_c, elf_section
 from hypothesis import HealthCheck, given, settings
@@ -34,20 +36,16 @@ def _exercise(data: bytes) -> None:
         return
     for type_id in btf.ids():
         for op in (btf.sizeof, btf.alignof, btf.name_of, btf.resolve):
-            try:
+            with contextlib.suppress(BTFError):
                 op(type_id)
-            except BTFError:
-                pass
         try:
             if isinstance(btf[type_id], Composite):
                 btf.ctype(type_id)
         except BTFError:
             pass
     for op in (btf.to_c, btf.to_raw_text, btf.encode):
-        try:
+        with contextlib.suppress(BTFError):
             op()
-        except BTFError:
-            pass
 
 
 mutation = st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)),

@@ -267,7 +267,7 @@ class BPF:
 
             syms = kernel_symbols()
             for prefix in self._syscall_prefixes:
-                if syms.lookup_name(prefix + "bpf") is not None:
+                if prefix + "bpf" in syms:
                     return prefix.encode()
         except Exception:  # noqa: BLE001 - kallsyms unreadable: fall back to the architecture's
             pass
@@ -356,9 +356,7 @@ class BPF:
     def _attach_uprobe(self, name: Any, sym: Any, addr: int | None, fn_name: Any, pid: int, sym_off: int, *,
                        retprobe: bool) -> BPF:
         from ebpf.link import attach_uprobe
-        from ebpf.symbols.libraries import resolve_binary
-
-        binary = resolve_binary(_text(name), pid if pid > 0 else None)
+        binary = _resolve_uprobe_binary(_text(name), pid if pid > 0 else None)
         fn = self.load_func(fn_name, self.KPROBE)
         target = _text(sym) if sym else ""
         offset = sym_off
@@ -604,8 +602,8 @@ class BPF:
         """Address of kernel symbol ``name`` (-1 if unknown)."""
         from ebpf.symbols.kallsyms import kernel_symbols
 
-        sym = kernel_symbols().lookup_name(_text(name))
-        return sym.address if sym is not None else -1
+        syms = kernel_symbols()
+        return syms.address_of(_text(name)) if _text(name) in syms else -1
 
     @staticmethod
     def sym(addr: int, pid: int, show_module: bool = False, show_offset: bool = False,
@@ -613,14 +611,19 @@ class BPF:
         """User-space symbol of ``addr`` in process ``pid`` (``b"[unknown]"`` if none)."""
         from ebpf.symbols.stacks import Symbolizer
 
-        frame = Symbolizer().symbolize_user(pid, addr)
-        name = getattr(frame, "name", None)
-        if not name:
+        global _SYMBOLIZER
+        if _SYMBOLIZER is None:
+            _SYMBOLIZER = Symbolizer()
+        try:
+            frame = _SYMBOLIZER.user_frame(pid, addr)
+        except (EbpfError, OSError):
             return b"[unknown]"
-        text = name
-        if show_offset and getattr(frame, "offset", None) is not None:
+        if not frame.function:
+            return b"[unknown]"
+        text = frame.function
+        if show_offset:
             text += f"+0x{frame.offset:x}"
-        if show_module and getattr(frame, "module", None):
+        if show_module and frame.module:
             text += f" [{os.path.basename(frame.module)}]"
         return text.encode()
 
@@ -640,6 +643,25 @@ def resolve_core(ps: Any, btf: Any) -> Any:
     patched.core_relocations = []
     return patched
 
+
+_SYMBOLIZER: Any = None
+
+
+def _resolve_uprobe_binary(name: str, pid: int | None) -> str:
+    """A binary or library path, as BCC resolves it: ``"c"`` means libc (``libc.so.6``)."""
+    from ebpf.errors import ObjectError
+    from ebpf.symbols.libraries import ld_cache, resolve_binary
+
+    try:
+        return resolve_binary(name, pid)
+    except ObjectError:
+        if "/" in name:
+            raise
+        stem = name if name.startswith("lib") else f"lib{name}"
+        for soname, path in sorted(ld_cache().items()):
+            if (soname == f"{stem}.so" or soname.startswith(f"{stem}.so.")) and os.path.exists(path):
+                return path
+        raise
 
 _TRACE_LINE = re.compile(rb"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+"
                          rb"(?P<flags>\S+)\s+(?P<ts>[\d.]+):\s+(?:\S+:\s+)?(?P<msg>.*)$")

@@ -294,6 +294,24 @@ class TableBase(MutableMapping):
 
         self.bpf._ring_buffers[self.name] = RingBuffer(self.map, callback=on_record)
 
+    # stack traces -------------------------------------------------------------------------------
+
+    def walk(self, stack_id: int) -> Iterator[int]:
+        """The instruction pointers of stack ``stack_id`` of a BPF_STACK_TRACE table (innermost first)."""
+        if stack_id < 0:
+            return
+        try:
+            raw = self.map._lookup(int(stack_id).to_bytes(4, "little"))
+        except KeyNotFoundError:
+            return
+        if raw is None:
+            return
+        for i in range(0, len(raw) - 7, 8):
+            ip = int.from_bytes(raw[i:i + 8], "little")
+            if ip == 0:
+                break
+            yield ip
+
     # queue / stack -----------------------------------------------------------------------------------
 
     def push(self, leaf: Any, flags: int = 0) -> None:

@@ -65,7 +65,7 @@ from ebpf.btf.types import (
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
-    from ebpf.btf.core import CoreResult, apply_core_relocations  # noqa: F401
+    from ebpf.btf.core import CoreRelocated, CoreResult, apply_core_relocations, explain_poison  # noqa: F401
 
 
 def vmlinux_h(path: str | None = None) -> Path:
@@ -80,7 +80,7 @@ def vmlinux_h(path: str | None = None) -> Path:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("apply_core_relocations", "CoreResult"):
+    if name in ("apply_core_relocations", "CoreResult", "CoreRelocated", "explain_poison"):
         from ebpf.btf import core
 
         return getattr(core, name)
@@ -89,9 +89,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BTF", "CORE_RELO_SIZE", "FUNC_INFO_SIZE", "KERNEL_BTF_PATH", "LINE_INFO_SIZE", "VOID", "Array",
-    "BTFBuilder", "BTFExt", "Composite", "Const", "CoreReloKind", "CoreResult", "Datasec", "DeclTag", "Enum",
+    "BTFBuilder", "BTFExt", "Composite", "Const", "CoreReloKind", "CoreRelocated", "CoreResult", "Datasec", "DeclTag", "Enum",
     "Enum64", "EnumValue", "ExtCoreRelo", "ExtFuncInfo", "ExtLineInfo", "Float", "Func", "FuncProto", "Fwd",
     "Int", "IntEncoding", "Kind", "Linkage", "Member", "Param", "Ptr", "Restrict", "Struct", "Type", "Typedef",
     "TypeTag", "Union", "Var", "VarSecinfo", "Void", "Volatile", "apply_core_relocations", "pack_func_info",
-    "pack_line_info", "parse_btf_ext", "vmlinux_h",
+    "explain_poison", "pack_line_info", "parse_btf_ext", "vmlinux_h",
 ]

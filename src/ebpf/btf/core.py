@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ebpf.btf.btf import BTF
 from ebpf.btf.ext import CoreReloKind
@@ -700,16 +700,39 @@ def resolve_relocation(reloc: _CoreRelocationLike, local_btf: BTF, target_btf: B
     return best_vals[0], best_vals[1], local, best
 
 
-def apply_core_relocations(instructions: Sequence[Instruction], relocations: Sequence[_CoreRelocationLike],
-                           local_btf: BTF, target_btf: BTF | None = None, *,
-                           target_name: str | None = None) -> tuple[list[Instruction], list[CoreResult]]:
+class CoreRelocated(NamedTuple):
+    """What :func:`apply_core_relocations` returns (unpacks as ``(instructions, results)``)."""
+
+    instructions: list[Instruction]
+    results: list[CoreResult]
+
+    @property
+    def poisoned(self) -> list[CoreResult]:
+        """The relocations that could not be satisfied."""
+        return [r for r in self.results if r.poisoned]
+
+
+def apply_core_relocations(instructions: Any, relocations: Any = None, local_btf: Any = None,
+                           target_btf: BTF | None = None, *, target_name: str | None = None) -> CoreRelocated:
     """Resolve every CO-RE relocation and patch the instructions (slot indices in ``reloc.insn``).
 
-    ``target_btf`` defaults to the running kernel's. Relocations that cannot be
-    satisfied poison their instruction (see :data:`POISON_HELPER`) and say why
-    in the result; malformed ones (bad access string, instruction that does not
-    hold the value the local BTF predicts) raise :class:`CORelocationError`.
+    Called as ``apply_core_relocations(instructions, relocations, local_btf, target_btf=None)``,
+    or with a program (anything with ``instructions`` and ``core_relocations``, like
+    :class:`ebpf.object.ProgramSpec`): ``apply_core_relocations(program, local_btf, target_btf=None)``;
+    the program is not changed. ``target_btf`` defaults to the running kernel's.
+
+    Relocations that cannot be satisfied poison their instruction (see
+    :data:`POISON_HELPER`) and say why in the result; malformed ones (bad access
+    string, instruction that does not hold the value the local BTF predicts) raise
+    :class:`CORelocationError`.
     """
+    if hasattr(instructions, "core_relocations") and hasattr(instructions, "instructions"):
+        program = instructions
+        target_btf = local_btf if target_btf is None else target_btf
+        local_btf = relocations
+        instructions, relocations = program.instructions, program.core_relocations
+    if not isinstance(local_btf, BTF):
+        raise TypeError("apply_core_relocations needs the local (object) BTF")
     if target_btf is None:
         target_btf = BTF.from_kernel()
         target_name = target_name or "kernel BTF"
@@ -744,11 +767,31 @@ def apply_core_relocations(instructions: Sequence[Instruction], relocations: Seq
         else:
             _patch(insns, reloc.insn, orig, new, what)
         results.append(result)
-    return insns, results
+    return CoreRelocated(insns, results)
+
+
+def explain_poison(log: str, results: Sequence[CoreResult], program: str = "program") -> str | None:
+    """If a verifier ``log`` complains about the poison helper, the reason in words, else None.
+
+    Gives e.g. ``program 'x' reaches an unresolved CO-RE relocation at insn 12: field
+    task_struct___old.state not found in kernel BTF``.
+    """
+    if str(POISON_HELPER) not in log:
+        return None
+    poisoned = [r for r in results if r.poisoned]
+    if not poisoned:
+        return None
+    import re
+
+    reached = [int(m) for m in re.findall(r"^(\d+): \(85\) call [^\n]*#" + str(POISON_HELPER), log, re.M)]
+    chosen = [r for r in poisoned if r.insn in reached] or poisoned[:1]
+    r = chosen[0]
+    return f"{program} reaches an unresolved CO-RE relocation at insn {r.insn}: {r.reason}"
 
 
 __all__ = [
-    "POISON_HELPER", "Accessor", "CoreResult", "Spec", "apply_core_relocations", "essential_name",
+    "POISON_HELPER", "Accessor", "CoreRelocated", "CoreResult", "Spec", "apply_core_relocations",
+    "essential_name", "explain_poison",
     "fields_compatible", "find_candidates", "match_spec", "parse_spec", "poison", "resolve_relocation",
     "types_compatible", "types_match",
 ]

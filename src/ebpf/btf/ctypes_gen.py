@@ -231,7 +231,10 @@ class _Builder:
                     fields.append((f"_pad{pad_n}", ctypes.c_uint8 * (start - cur)))
                     pad_n += 1
                 elif not is_union and start < cur:
-                    start = cur
+                    raise BTFError(f"{t.kind.name.lower()} '{t.name}': bitfield '{m.name}' overlaps the "
+                                   "previous member")
+                if end <= start:
+                    raise BTFError(f"{t.kind.name.lower()} '{t.name}': bitfield '{m.name}' has no bits")
                 raw = f"_bits{pad_n}"
                 pad_n += 1
                 fields.append((raw, ctypes.c_uint8 * (end - start)))

@@ -20,7 +20,7 @@ import ctypes
 import keyword
 import struct
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any, Protocol
 
 __all__ = ["RawDecoder", "RecordDecoder", "StructDecoder", "decoder_for", "to_python"]
@@ -85,31 +85,80 @@ def to_python(value: Any) -> Any:
 
 
 _TUPLES: dict[type, type] = {}
+_FLAT_TUPLES: dict[type, type] = {}
+
+
+def _unique_names(ctype: type) -> list[str]:
+    names = [_field_name(f[0], i) for i, f in enumerate(ctype._fields_)]
+    seen: dict[str, int] = {}
+    unique = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        unique.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return unique
 
 
 def _tuple_class(ctype: type) -> Any:
     cls = _TUPLES.get(ctype)
     if cls is None:
-        names = [_field_name(f[0], i) for i, f in enumerate(ctype._fields_)]
-        # names must be unique for namedtuple
-        seen: dict[str, int] = {}
-        unique = []
-        for n in names:
-            seen[n] = seen.get(n, 0) + 1
-            unique.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
-        cls = namedtuple(ctype.__name__ if ctype.__name__.isidentifier() else "Record", unique)  # type: ignore[misc]
+        name = ctype.__name__ if ctype.__name__.isidentifier() else "Record"
+        cls = namedtuple(name, _unique_names(ctype))  # type: ignore[misc]
         _TUPLES[ctype] = cls
     return cls
 
 
-def _flat_format(ctype: type) -> tuple[str, list[Callable[[Any], Any] | None]] | None:
+def _string_property(index: int) -> property:
+    def get(self: tuple) -> bytes:
+        raw = tuple.__getitem__(self, index)
+        end = raw.find(b"\0")
+        return raw if end < 0 else raw[:end]
+
+    return property(get, doc="char array field, up to its first NUL")
+
+
+def _flat_tuple_class(ctype: type, string_fields: list[int]) -> Any:
+    """A named tuple for a flat struct whose ``char[N]`` fields read up to the first NUL on access.
+
+    The tuple itself holds the raw ``N`` bytes (that is what lets a batch be built
+    straight from ``struct.iter_unpack`` rows); attribute access, ``_asdict()``,
+    ``repr()`` and iteration by name give the C string.
+    """
+    cls = _FLAT_TUPLES.get(ctype)
+    if cls is not None:
+        return cls
+    base = _tuple_class(ctype)
+    if not string_fields:
+        _FLAT_TUPLES[ctype] = base
+        return base
+    fields = base._fields
+    namespace: dict[str, Any] = {"__slots__": ()}
+    for i in string_fields:
+        namespace[fields[i]] = _string_property(i)
+
+    def __repr__(self: Any) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in fields) + ")"
+
+    def _asdict(self: Any) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in fields}
+
+    def values(self: Any) -> tuple:
+        """The field values with C strings cut at their NUL."""
+        return tuple(getattr(self, f) for f in fields)
+
+    namespace.update(__repr__=__repr__, _asdict=_asdict, values=values)
+    cls = type(base.__name__, (base,), namespace)
+    _FLAT_TUPLES[ctype] = cls
+    return cls
+
+
+def _flat_format(ctype: type) -> tuple[str, list[int]] | None:
     """A ``struct`` format for a flat struct (None if the layout needs ctypes)."""
     if not issubclass(ctype, ctypes.Structure):
         return None
     parts: list[str] = []
-    fixups: list[Callable[[Any], Any] | None] = []
+    strings: list[int] = []
     pos = 0
-    for field in ctype._fields_:
+    for index, field in enumerate(ctype._fields_):
         if len(field) > 2:  # bit field
             return None
         name, ftype = field[0], field[1]
@@ -119,68 +168,63 @@ def _flat_format(ctype: type) -> tuple[str, list[Callable[[Any], Any] | None]] |
         if desc.offset > pos:
             parts.append(f"{desc.offset - pos}x")
         if ftype in _SIMPLE_CODES:
-            code = _SIMPLE_CODES[ftype]
-            parts.append(code)
-            fixups.append(None)
+            if ftype in (ctypes.c_char,):
+                return None
+            parts.append(_SIMPLE_CODES[ftype])
         elif issubclass(ftype, ctypes.Array) and ftype._type_ in (ctypes.c_char,):
             parts.append(f"{ftype._length_}s")
-            fixups.append(_strip_nul)
+            strings.append(index)
         elif issubclass(ftype, ctypes.Array) and ftype._type_ in (ctypes.c_uint8, ctypes.c_int8, ctypes.c_ubyte):
             parts.append(f"{ftype._length_}s")
-            fixups.append(None)
         else:
             return None
         pos = desc.offset + desc.size
     if ctypes.sizeof(ctype) > pos:
         parts.append(f"{ctypes.sizeof(ctype) - pos}x")
-    return "".join(parts), fixups
-
-
-def _strip_nul(raw: bytes) -> bytes:
-    end = raw.find(b"\0")
-    return raw if end < 0 else raw[:end]
+    return "".join(parts), strings
 
 
 class StructDecoder:
     """Decodes records of one C type (a ctypes type) into named tuples or plain values."""
 
-    def __init__(self, ctype: type, *, fixed_size: bool = True) -> None:
+    def __init__(self, ctype: type, *, fixed_size: bool = True, named: bool = True) -> None:
         self.ctype = ctype
+        self.named = named
+        """False: flat structs decode to plain tuples (fields in declaration order, ``char[N]`` raw),
+        the fastest form."""
         self.size: int | None = ctypes.sizeof(ctype) if fixed_size else None
         self.struct_size = ctypes.sizeof(ctype)
         flat = _flat_format(ctype) if isinstance(ctype, type) else None
         self._format: str | None = None
-        self._fixups: list[Callable[[Any], Any] | None] = []
         self._cls: Any = None
+        self._strided: dict[tuple[int, int], struct.Struct] = {}
         if flat is not None:
-            self._format, self._fixups = flat
-            self._cls = _tuple_class(ctype)
+            self._format = flat[0]
+            self._cls = _flat_tuple_class(ctype, flat[1])
+        elif isinstance(ctype, type) and issubclass(ctype, ctypes._SimpleCData) and ctype in _SIMPLE_CODES:
+            self._format = _SIMPLE_CODES[ctype]
+        if self._format is not None:
             self._struct = struct.Struct("<" + self._format)
-            self._any_fixup = any(f is not None for f in self._fixups)
-        elif isinstance(ctype, type) and issubclass(ctype, ctypes._SimpleCData):
-            code = _SIMPLE_CODES.get(ctype)
-            self._format = code
-            self._struct = struct.Struct("<" + code) if code else None  # type: ignore[assignment]
-            self._any_fixup = False
 
     @property
     def bulk(self) -> bool:
         """Whether batches are decoded by ``struct.iter_unpack``."""
         return self._format is not None
 
-    def _make(self, values: tuple) -> Any:
-        if self._cls is None:
-            return values[0]
-        if self._any_fixup:
-            values = tuple(f(v) if f is not None else v for f, v in zip(self._fixups, values))
-        return self._cls._make(values)
+    @property
+    def record_class(self) -> Any:
+        """The named-tuple class records are made of (None for scalars and ctypes-decoded types)."""
+        return self._cls
 
     def decode(self, data: bytes | memoryview) -> Any:
         """One record (a short record is zero-padded, a long one cut, as the C struct would read it)."""
         if len(data) < self.struct_size:
             data = bytes(data) + bytes(self.struct_size - len(data))
         if self._format is not None:
-            return self._make(self._struct.unpack_from(data))
+            values = self._struct.unpack_from(data)
+            if self._cls is None:
+                return values[0]
+            return tuple.__new__(self._cls, values) if self.named else values
         return to_python(self.ctype.from_buffer_copy(bytes(data[:self.struct_size])))
 
     def decode_strided(self, buf: memoryview, skip: int, stride: int, count: int) -> list[Any]:
@@ -188,24 +232,29 @@ class StructDecoder:
         if self._format is None:
             return [self.decode(buf[i * stride + skip:i * stride + skip + self.struct_size])
                     for i in range(count)]
-        pad_after = stride - skip - self.struct_size
-        fmt = struct.Struct(f"<{skip}x{self._format}{pad_after}x" if pad_after else f"<{skip}x{self._format}")
-        rows: Iterable[tuple] = fmt.iter_unpack(buf[:count * stride])
+        fmt = self._strided.get((skip, stride))
+        if fmt is None:
+            pad_after = stride - skip - self.struct_size
+            fmt = struct.Struct(f"<{skip}x{self._format}{pad_after}x" if pad_after else f"<{skip}x{self._format}")
+            self._strided[(skip, stride)] = fmt
+        rows = fmt.iter_unpack(buf[:count * stride])
         if self._cls is None:
             return [r[0] for r in rows]
-        if self._any_fixup:
-            fixups = self._fixups
-            return [self._cls._make([f(v) if f is not None else v for f, v in zip(fixups, r)]) for r in rows]
-        return list(map(self._cls._make, rows))
+        if not self.named:
+            return list(rows)
+        # tuple.__new__(cls, row) for every row, without a Python frame per record
+        return list(map(tuple.__new__, repeat(self._cls, count), rows))
 
 
-def decoder_for(value_type: Any) -> RecordDecoder:
-    """A decoder for ``value_type``: None -> bytes, a ctypes type -> :class:`StructDecoder`, or a decoder."""
+def decoder_for(value_type: Any, *, named: bool = True) -> RecordDecoder:
+    """A decoder for ``value_type``: None -> bytes, a ctypes type -> :class:`StructDecoder`, or a decoder.
+
+    ``named=False`` decodes flat structs to plain tuples (fastest)."""
     if value_type is None:
         return RawDecoder()
     if isinstance(value_type, type) and issubclass(value_type, (ctypes.Structure, ctypes.Union,
                                                                  ctypes.Array, ctypes._SimpleCData)):
-        return StructDecoder(value_type)
+        return StructDecoder(value_type, named=named)
     if hasattr(value_type, "decode"):
         if not hasattr(value_type, "size"):
             value_type.size = None

@@ -115,7 +115,7 @@ class PerfBuffer:
 
     def __init__(self, source: Any, *, value_type: Any = None, callback: Callable[[Any], Any] | None = None,
                  lost_callback: Callable[[int, int], Any] | None = None, pages: int = 64,
-                 wakeup_events: int = 1, cpus: list[int] | None = None) -> None:
+                 wakeup_events: int = 1, cpus: list[int] | None = None, named: bool = True) -> None:
         from ebpf.kernel import attrs as A
         from ebpf.kernel import syscall as S
         from ebpf.kernel.constants import PERF_EVENT_IOC_ENABLE
@@ -129,7 +129,7 @@ class PerfBuffer:
         else:
             fd_obj = getattr(source, "fd", source)
             self.fd = fd_obj if isinstance(fd_obj, int) else int(getattr(fd_obj, "raw", fd_obj))
-        self.decoder: RecordDecoder = decoder_for(value_type)
+        self.decoder: RecordDecoder = decoder_for(value_type, named=named)
         self.callback = callback
         self.lost_callback = lost_callback
         self.lost = 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import mmap
 import select
 import struct
@@ -61,6 +62,14 @@ def _map_fd_and_size(source: Any, max_entries: int | None) -> tuple[int, int, st
     return fd, int(max_entries), str(name)
 
 
+def _btf_value_type(source: Any) -> Any:
+    """A record type the map object carries (``value_type``), if any."""
+    vt = getattr(source, "value_type", None)
+    if isinstance(vt, type) and vt not in (int, bytes):
+        return vt
+    return None
+
+
 class RingBuffer:
     """A consumer of one BPF ring buffer map.
 
@@ -69,15 +78,19 @@ class RingBuffer:
     decoder with ``decode``) decides what records become; ``None`` gives ``bytes``.
     ``callback``, if given, is called with every record by :meth:`poll` and
     :meth:`consume`; without it records are returned in lists by :meth:`read`.
+    ``named=False`` makes flat structs plain tuples instead of named tuples (fastest).
+    Without ``value_type``, the map's ``value_type`` attribute is used if it has one.
     """
 
     def __init__(self, source: Any, *, value_type: Any = None, callback: Callable[[Any], Any] | None = None,
-                 max_entries: int | None = None) -> None:
+                 max_entries: int | None = None, named: bool = True) -> None:
         self.fd, self.size, self.name = _map_fd_and_size(source, max_entries)
         self._source = source  # keep the map (and its descriptor) alive
         if self.size <= 0 or self.size & (self.size - 1) or self.size % PAGE_SIZE:
             raise MapError(f"ring buffer size {self.size} is not a power-of-2 multiple of the page size")
-        self.decoder: RecordDecoder = decoder_for(value_type)
+        if value_type is None:
+            value_type = _btf_value_type(source)
+        self.decoder: RecordDecoder = decoder_for(value_type, named=named)
         self.callback = callback
         self.mask = self.size - 1
         try:
@@ -178,8 +191,16 @@ class RingBuffer:
                     if got != expected * count:
                         count = _common_prefix_words(got, expected, count)
                     if count > 1:
-                        out.extend(decoder.decode_strided(data[start:start + count * stride], HEADER_SIZE,
-                                                          stride, count))
+                        # a batch allocates one object per record: without this, the cyclic GC
+                        # would scan the growing batch again every 700 allocations
+                        gc_was_on = gc.isenabled()
+                        gc.disable()
+                        try:
+                            out.extend(decoder.decode_strided(data[start:start + count * stride],
+                                                              HEADER_SIZE, stride, count))
+                        finally:
+                            if gc_was_on:
+                                gc.enable()
                         cons += count * stride
                         continue
             header = data32[start // 4]

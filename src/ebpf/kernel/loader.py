@@ -229,6 +229,11 @@ class _Loader:
         self._reused: set[str] = set()
         self._target_btf: BTF | None = opts.target_btf
         self.btf_features = opts.btf_features or BTFFeatures()
+        self.core_results: dict[str, list[Any]] = {}
+        """Per program name: the :class:`~ebpf.btf.core.CoreResult` of each CO-RE relocation."""
+        self.struct_ops_layouts: dict[str, Any] = {}
+        self._struct_ops_users: dict[str, list[tuple[str, str]]] | None = None
+        """Per program name: the :class:`~ebpf.btf.core.CoreResult` of each CO-RE relocation."""
 
     def run(self) -> Collection:
         try:
@@ -239,8 +244,12 @@ class _Loader:
             for name, ps in self.spec.programs.items():
                 if self.opts.programs is not None and name not in self.opts.programs:
                     continue
+                if ps.type == ProgType.STRUCT_OPS and self._struct_ops_target(ps) is None:
+                    self.warnings.append(f"struct_ops program '{name}' not loaded: no struct_ops map uses it")
+                    continue
                 self.programs[name] = self._load_program(ps, line_info.get(name, b""))
             self._fill_prog_arrays()
+            self._fill_struct_ops()
             for m, path in self._pin_after:
                 m.pin(path)
         except BaseException:
@@ -299,8 +308,7 @@ class _Loader:
             m.spec = ms
             return m
         if ms.type == MapType.STRUCT_OPS:
-            raise NotSupportedError(f"struct_ops map '{name}'", "struct_ops maps are not implemented by this "
-                                    "loader yet")
+            return self._create_struct_ops_map(name, ms)
         pin_path = None
         if ms.pinning == PinType.BY_NAME:
             pin_path = Path(self.opts.pin_root) / name
@@ -327,6 +335,73 @@ class _Loader:
             self._pin_after.append((m, pin_path))
         return m
 
+    def _create_struct_ops_map(self, name: str, ms: MapSpec) -> Map:
+        from ebpf.btf import BTF
+        from ebpf.kernel.struct_ops import struct_ops_layout
+
+        layout = struct_ops_layout(ms, self.spec.btf, BTF.from_kernel())
+        if self.btf_fd is None:
+            raise NotSupportedError(f"struct_ops map '{name}'", "it needs the object's BTF in the kernel, which "
+                                    "was not loaded" + (f" ({self.warnings[-1]})" if self.warnings else ""))
+        self.struct_ops_layouts[name] = layout
+        m = Map.create(MapType.STRUCT_OPS, 4, layout.value_size, 1, flags=ms.flags, name=name,
+                       btf_fd=self.btf_fd, btf_vmlinux_value_type_id=layout.value_type_id)
+        m.spec = ms
+        return m
+
+    def _fill_struct_ops(self) -> None:
+        """Write each struct_ops map's value (program fds in its function pointers).
+
+        For ``.struct_ops.link`` maps (BPF_F_LINK) this only prepares the map: it is
+        registered by ``ebpf.link.attach_struct_ops``. A plain ``.struct_ops`` map is
+        registered by this write; closing the map unregisters it.
+        """
+        from ebpf.kernel.struct_ops import struct_ops_value
+        from ebpf.kinds import MapFlags
+
+        for name, layout in self.struct_ops_layouts.items():
+            ms = self.spec.maps[name]
+            missing = sorted(set(ms.struct_ops_programs.values()) - set(self.programs))
+            if missing:
+                self.warnings.append(f"struct_ops map '{name}' left empty: its programs "
+                                     f"{', '.join(missing)} were not loaded")
+                continue
+            assert self.spec.btf is not None
+            value = struct_ops_value(ms, layout, self.spec.btf,
+                                     {n: p.fd.raw for n, p in self.programs.items()})
+            m = self.maps[name]
+            link = bool(ms.flags & MapFlags.LINK)
+            try:
+                m._update(bytes(4), value, 0)
+            except KernelError as exc:
+                what = "prepare" if link else "register"
+                hint = (": a struct_ops of this name is probably registered already" if exc.errno == E.EEXIST
+                        else "")
+                raise KernelError(exc.operation, exc.errno, f"{what} struct_ops map '{name}' (struct "
+                                  f"{layout.struct_name}): {exc.message.split(': ', 1)[-1]}{hint}",
+                                  detail=exc.detail) from None
+            if not link:
+                m.registered_struct_ops = True
+
+    def _struct_ops_target(self, ps: ProgramSpec) -> tuple[int, int] | None:
+        """(attach_btf_id, expected_attach_type) of a struct_ops program; None if no map uses it."""
+        from ebpf.kernel.struct_ops import program_members
+
+        if self._struct_ops_users is None:
+            self._struct_ops_users = program_members(self.spec.maps)
+        uses = self._struct_ops_users.get(ps.name, [])
+        found: tuple[int, int] | None = None
+        for map_name, member in uses:
+            layout = self.struct_ops_layouts.get(map_name)
+            if layout is None:
+                continue
+            target = (layout.struct_type_id, layout.member_index(member, f"struct_ops map '{map_name}'"))
+            if found is not None and found != target:
+                raise LinkError(f"struct_ops program '{ps.name}' is used for different members or structs "
+                                f"({', '.join(f'{m}.{n}' for m, n in uses)})")
+            found = target
+        return found
+
     def _set_btf_types(self, m: Map, ms: MapSpec) -> None:
         btf = self.spec.btf
         if btf is None or ms.is_global_data:
@@ -349,6 +424,8 @@ class _Loader:
         return data
 
     def _populate(self, m: Map, ms: MapSpec) -> None:
+        if ms.type == MapType.STRUCT_OPS:
+            return  # written after the programs are loaded (_fill_struct_ops)
         spec = m.spec or ms
         if spec.data is not None:
             m._update(bytes(4), bytes(spec.data).ljust(m.value_size, b"\0"), 0)
@@ -452,21 +529,25 @@ class _Loader:
             insns[i + 1] = insns[i + 1].replace(imm=(value >> 32) & 0xFFFFFFFF)
 
     def _apply_core(self, ps: ProgramSpec, insns: list[Instruction]) -> list[Instruction]:
-        try:
-            from ebpf.btf.core import apply_core_relocations
-        except ImportError:
-            raise NotSupportedError(f"CO-RE relocations of program '{ps.name}'",
-                                    "the CO-RE resolver (ebpf.btf.core) is not available") from None
+        """Resolve the program's CO-RE relocations against the target BTF (the kernel's by default).
+
+        Unresolvable ones poison their instruction (as libbpf does): the program
+        still loads if the verifier finds it unreachable, and otherwise
+        :func:`explain_load_error` names the field and type.
+        """
+        from ebpf.btf.core import apply_core_relocations
+        from ebpf.errors import CORelocationError
+
         if self.spec.btf is None:
             raise LinkError(f"program '{ps.name}' has CO-RE relocations but the object has no BTF")
-        patched = ps.copy()
-        patched.instructions = insns
-        result = apply_core_relocations(patched, self.spec.btf, self._core_target())
-        if isinstance(result, list):
-            return result
-        if result is not None and hasattr(result, "instructions"):
-            return list(result.instructions)
-        return list(patched.instructions)
+        target_name = "the target BTF" if self.opts.target_btf is not None else "the kernel's BTF"
+        try:
+            patched, results = apply_core_relocations(insns, ps.core_relocations, self.spec.btf,
+                                                      self._core_target(), target_name=target_name)
+        except CORelocationError as exc:
+            raise CORelocationError(f"program '{ps.name}': {exc.message}", detail=exc.detail) from None
+        self.core_results[ps.name] = results
+        return patched
 
     def _attach_target(self, ps: ProgramSpec) -> int:
         """The kernel BTF id of the attach target (0 if the program type needs none)."""
@@ -482,8 +563,11 @@ class _Loader:
         if ps.type == ProgType.LSM:
             return _kernel_btf_id(f"bpf_lsm_{target}", "FUNC", f"LSM hook '{target}'")
         if ps.type == ProgType.STRUCT_OPS:
-            raise NotSupportedError(f"struct_ops program '{ps.name}'", "struct_ops loading is not implemented "
-                                    "by this loader yet")
+            target = self._struct_ops_target(ps)
+            if target is None:
+                raise EbpfError(f"struct_ops program '{ps.name}' is not used by any struct_ops map of the "
+                                "object, so its struct and member are unknown")
+            return target[0]
         return 0
 
     def _load_program(self, ps: ProgramSpec, line_info: bytes) -> Program:
@@ -496,6 +580,10 @@ class _Loader:
             name=_NAME_CHARS.sub("_", ps.name)[:15], expected_attach_type=int(ps.attach_type or 0),
             prog_flags=int(flags), kern_version=ps.kernel_version or self.spec.kernel_version or kernel_version_code(),
             attach_btf_id=self._attach_target(ps))
+        if ps.type == ProgType.STRUCT_OPS:
+            target = self._struct_ops_target(ps)
+            assert target is not None
+            kwargs["expected_attach_type"] = target[1]
         if ps.type == ProgType.EXT:
             target = self.opts.attach_prog.get(ps.name)
             if target is None:
@@ -529,11 +617,12 @@ class _Loader:
                 if exc.errno == E.ENOSPC and size < _MAX_LOG_SIZE:
                     size *= 8
                     continue
-                raise explain_load_error(ps, exc, insns) from None
+                raise explain_load_error(ps, exc, insns, self.core_results.get(ps.name)) from None
 
     def _program(self, fd: FD, ps: ProgramSpec, log: str) -> Program:
         p = Program(fd, name=ps.name, type=ps.type, attach_type=ps.attach_type, spec=ps)
-        p.verifier_log = log  # type: ignore[attr-defined]
+        p.verifier_log = log
+        p.core_results = self.core_results.get(ps.name, [])
         return p
 
 
@@ -551,9 +640,13 @@ def _patch_lddw(insns: list[Instruction], i: int, src: int, imm: int, imm2: int)
     insns[i + 1] = Instruction(second.opcode, second.dst, second.src, second.off, _s32(imm2))
 
 
-def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instruction] | None = None
-                       ) -> ProgramLoadError:
-    """A one-line ProgramLoadError: the failing instruction, its source line and the verifier's reason."""
+def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instruction] | None = None,
+                       core_results: list[Any] | None = None) -> ProgramLoadError:
+    """A one-line ProgramLoadError: the failing instruction, its source line and the verifier's reason.
+
+    When the verifier stopped at an instruction poisoned by an unresolvable CO-RE
+    relocation (``core_results``), the message names that relocation instead.
+    """
     log = exc.log
     kind = getattr(ps.type, "name", str(ps.type)).lower()
     head = f"program '{ps.name}' ({kind})"
@@ -569,10 +662,11 @@ def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instr
         return ProgramLoadError(exc.operation, exc.errno, f"{head} could not be loaded: {hint} ({errname})",
                                 log=log)
     summary = summarize_log(log)
+    poisoned = _poisoned_relocation(summary, core_results)
     where = ""
     if summary.insn is not None:
         where = f" at instruction {summary.insn}"
-        if summary.insn_text:
+        if summary.insn_text and poisoned is None:
             where += f" `{summary.insn_text}`"
         li = ps.line_for(summary.insn)
         if li is not None:
@@ -580,12 +674,30 @@ def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instr
             where += f" ({Path(li.file).name}:{li.line}" + (f": {text}" if text else "") + ")"
         elif summary.source:
             where += f" ({summary.source})"
-    message = f"{head} rejected by the verifier{where}: {summary.reason} ({errname})"
-    detail = log
-    error = ProgramLoadError(exc.operation, exc.errno, message, log=log, detail=detail)
+    if poisoned is not None:
+        message = f"{head}: unresolvable CO-RE relocation reached{where}: {poisoned.reason}"
+    else:
+        message = f"{head} rejected by the verifier{where}: {summary.reason} ({errname})"
+    error = ProgramLoadError(exc.operation, exc.errno, message, log=log, detail=log)
     error.insn = summary.insn  # type: ignore[attr-defined]
     error.log_tail = summary.tail  # type: ignore[attr-defined]
+    error.core_relocation = poisoned  # type: ignore[attr-defined]
     return error
+
+
+def _poisoned_relocation(summary: Any, core_results: list[Any] | None) -> Any:
+    """The poisoned CO-RE result the verifier stopped at (its ``call 0xbad2310``), if any."""
+    if not core_results:
+        return None
+    from ebpf.btf.core import POISON_HELPER
+
+    if f"#{POISON_HELPER}" not in summary.reason and str(POISON_HELPER) not in summary.insn_text:
+        return None
+    poisoned = [r for r in core_results if r.poisoned]
+    for r in poisoned:  # an lddw is poisoned in both of its slots
+        if summary.insn is not None and summary.insn in (r.insn, r.insn + 1):
+            return r
+    return poisoned[0] if poisoned else None
 
 
 def _is_root() -> bool:

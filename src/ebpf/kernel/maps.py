@@ -59,6 +59,9 @@ _INDEXED_MAP_TYPES = frozenset({MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.PRO
                                 MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.DEVMAP, MapType.CPUMAP,
                                 MapType.XSKMAP, MapType.SOCKMAP})
 
+RINGBUF_MAP_TYPES = frozenset({MapType.RINGBUF, MapType.USER_RINGBUF})
+"""Ring buffers: ``max_entries`` is the buffer size in bytes, a power-of-2 multiple of the page size."""
+
 _BATCH_UNSUPPORTED = (E.EINVAL, E.ENOTSUP, 524)  # 524 = ENOTSUPP (kernel-internal)
 _BATCH_CHUNK = 1024
 
@@ -79,7 +82,9 @@ class Map(_BaseMap):
         self.pinned_path: Path | None = None
         """Where the map is pinned (set by :meth:`pin` and :meth:`from_pin`)."""
         self._id: int | None = None
-        self._pending_btf: tuple[Any, int, int] | None = None
+        self.registered_struct_ops = False
+        """A plain (non-link) struct_ops map registered by writing its value: closing unregisters it."""
+        self._pending_btf: dict[str, tuple[Any, int]] | None = None
         self._batch_ok = type in BATCH_MAP_TYPES
         self._value_bufsize = self.percpu_value_size * self.num_cpus if self.is_percpu else value_size
 
@@ -97,6 +102,8 @@ class Map(_BaseMap):
         template of a map of maps' values.
         """
         mtype = _map_type(type)
+        if mtype in RINGBUF_MAP_TYPES:
+            _check_ringbuf(mtype, name, key_size, value_size, max_entries)
         inner_fd: FD | None = None
         temp: Map | None = None
         if mtype in MAP_IN_MAP_TYPES:
@@ -126,11 +133,16 @@ class Map(_BaseMap):
         use_btf = (btf_fd is not None and bool(spec.key_type_id or spec.value_type_id)
                    and spec.type not in NO_BTF_MAP_TYPES)
         max_entries = spec.max_entries
-        if spec.type == MapType.PERF_EVENT_ARRAY and max_entries == 0:
-            from ebpf.maps import possible_cpu_count
+        key_size, value_size = spec.key_size, spec.value_size
+        if spec.type == MapType.PERF_EVENT_ARRAY:
+            if max_entries == 0:  # as libbpf: one slot per possible CPU
+                from ebpf.maps import possible_cpu_count
 
-            max_entries = possible_cpu_count()
-        m = cls.create(spec.type, spec.key_size, spec.value_size, max_entries, flags=spec.flags,
+                max_entries = possible_cpu_count()
+            key_size, value_size = key_size or 4, value_size or 4
+        elif spec.type in RINGBUF_MAP_TYPES:
+            max_entries = ringbuf_size(max_entries, f"map '{spec.name}'")
+        m = cls.create(spec.type, key_size, value_size, max_entries, flags=spec.flags,
                        name=spec.name, inner_map=inner_map if inner_map is not None else spec.inner_map,
                        numa_node=spec.numa_node, map_extra=spec.map_extra,
                        btf_fd=btf_fd if use_btf else None,
@@ -216,36 +228,68 @@ class Map(_BaseMap):
         return changed
 
     def set_btf_types(self, btf: Any, key_type_id: int, value_type_id: int) -> None:
-        """Use BTF types (of ``btf``) for keys/values; built on first use, kept raw if they cannot be."""
-        self._pending_btf = (btf, key_type_id, value_type_id)
+        """Use BTF types (of ``btf``) for keys/values: ctypes built on first use, kept raw if they cannot be."""
+        pending = {}
+        if key_type_id and not self.is_keyless:
+            pending["key_type"] = (btf, key_type_id)
+        if value_type_id:
+            pending["value_type"] = (btf, value_type_id)
+        self._pending_btf = pending or None
 
     def _apply_pending_types(self) -> None:
         pending, self._pending_btf = self._pending_btf, None
-        if pending is None:
+        if not pending:
             return
-        btf, key_id, value_id = pending
-        for attr, type_id in (("key_type", key_id), ("value_type", value_id)):
-            if type_id:
-                try:
-                    setattr(self, attr, btf.ctype(type_id))
-                except Exception:  # noqa: BLE001, S112 - typed access is a convenience; raw access still works
-                    continue
+        for attr, (btf, type_id) in pending.items():
+            try:
+                ctype = btf.ctype(type_id)
+                setattr(self, attr, ctype)
+            except Exception:  # noqa: BLE001, S112 - typed access is a convenience; raw access still works
+                continue
+
+    @property  # type: ignore[override]
+    def key_type(self) -> Any:
+        """How keys are converted; for maps of a loaded object, the ctypes type of the key's BTF type."""
+        if getattr(self, "_pending_btf", None):
+            self._apply_pending_types()
+        return self._key_type
+
+    @key_type.setter
+    def key_type(self, spec: Any) -> None:
+        pending = getattr(self, "_pending_btf", None)
+        if pending:
+            pending.pop("key_type", None)
+        _BaseMap.key_type.fset(self, spec)  # type: ignore[attr-defined]
+
+    @property  # type: ignore[override]
+    def value_type(self) -> Any:
+        """How values are converted; for maps of a loaded object, the ctypes type of the value's BTF type."""
+        if getattr(self, "_pending_btf", None):
+            self._apply_pending_types()
+        return self._value_type
+
+    @value_type.setter
+    def value_type(self, spec: Any) -> None:
+        pending = getattr(self, "_pending_btf", None)
+        if pending:
+            pending.pop("value_type", None)
+        _BaseMap.value_type.fset(self, spec)  # type: ignore[attr-defined]
 
     def encode_key(self, key: Any) -> bytes:
         """Raw bytes of a key (BTF types applied on first use)."""
-        if self._pending_btf is not None:
+        if self._pending_btf:
             self._apply_pending_types()
         return super().encode_key(key)
 
     def decode_key(self, data: bytes) -> Any:
         """A raw key converted according to ``key_type``."""
-        if self._pending_btf is not None:
+        if self._pending_btf:
             self._apply_pending_types()
         return super().decode_key(data)
 
     def decode_value(self, data: bytes) -> Any:
         """A raw value converted according to ``value_type``."""
-        if self._pending_btf is not None:
+        if self._pending_btf:
             self._apply_pending_types()
         return super().decode_value(data)
 
@@ -262,7 +306,7 @@ class Map(_BaseMap):
 
     def encode_value(self, value: Any) -> bytes:
         """Like the base class; for fd-valued maps, programs/maps/FDs become their descriptor."""
-        if self._pending_btf is not None:
+        if self._pending_btf:
             self._apply_pending_types()
         if self.type in FD_VALUE_MAP_TYPES:
             fd = getattr(value, "fd", value)
@@ -409,12 +453,58 @@ class Map(_BaseMap):
             self._delete(k)
 
     def _close(self) -> None:
+        if self.registered_struct_ops and not self.fd.closed:
+            self.registered_struct_ops = False
+            try:
+                S.map_delete_elem(self.fd, bytes(4))
+            except EbpfError:
+                pass  # already unregistered (e.g. by the struct_ops link's release)
         self.fd.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.fd.closed else f"fd={self.fd.raw}"
         return (f"<kernel Map '{self.name}' {self.type.name.lower()} key_size={self.key_size} "
                 f"value_size={self.value_size} max_entries={self.max_entries} {state}>")
+
+
+def page_size() -> int:
+    """The system's page size in bytes."""
+    return os.sysconf("SC_PAGE_SIZE")
+
+
+def ringbuf_size(requested: int, what: str) -> int:
+    """A ring buffer size the kernel accepts, as libbpf picks it.
+
+    A power-of-2 multiple of the page size is kept; any other size is rounded up to
+    the next one (``256 * 1000`` -> 262144). Zero is refused with a clear error.
+    """
+    page = page_size()
+    if requested <= 0:
+        raise MapError(f"{what}: a ring buffer needs max_entries = its size in bytes (a power-of-2 multiple "
+                       f"of the page size {page}), got {requested}")
+    if requested % page == 0 and _is_pow2(requested // page):
+        return requested
+    size = page
+    while size < requested:
+        size <<= 1
+    if size > 0xFFFFFFFF:
+        raise MapError(f"{what}: ring buffer size {requested} is too large (max_entries is a u32)")
+    return size
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def _check_ringbuf(mtype: MapType, name: str, key_size: int, value_size: int, max_entries: int) -> None:
+    what = f"map '{name}' ({mtype.name.lower()})"
+    if key_size or value_size:
+        raise MapError(f"{what}: a ring buffer has no keys or values: key_size and value_size must be 0 "
+                       f"(got {key_size} and {value_size})")
+    page = page_size()
+    if max_entries <= 0 or max_entries % page or not _is_pow2(max_entries // page):
+        raise MapError(f"{what}: max_entries {max_entries} must be a power-of-2 multiple of the page size "
+                       f"{page} (e.g. {ringbuf_size(max_entries, what) if max_entries > 0 else page * 64})")
 
 
 class _BatchUnsupported(Exception):

@@ -45,6 +45,8 @@ class TestRunResult:
 
 
 _XDP_HEADROOM = 256
+_CONTEXT_ONLY_TYPES = frozenset({ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE, ProgType.TRACING})
+"""Types whose test run takes only ``ctx`` in, no output buffers and no repeat count (the kernel says EINVAL)."""
 
 
 class Program:
@@ -60,6 +62,10 @@ class Program:
         self.spec = spec
         """The :class:`~ebpf.object.spec.ProgramSpec` the program was loaded from, if any."""
         self.pinned_path: Path | None = None
+        self.verifier_log = ""
+        """The verifier's log of the load (only when loaded with ``always_log=True``)."""
+        self.core_results: list[Any] = []
+        """What each CO-RE relocation resolved to (:class:`~ebpf.btf.core.CoreResult`), when loaded from a spec."""
         self._id: int | None = None
 
     # -- loading and opening ---------------------------------------------------------------
@@ -152,14 +158,19 @@ class Program:
         data_b = bytes(data)
         size_out = data_size_out if data_size_out is not None else (len(data_b) + _XDP_HEADROOM if data_b else 0)
         ctx_b = bytes(ctx) if ctx is not None else None
+        context_only = self.type in _CONTEXT_ONLY_TYPES
+        if context_only and repeat > 1:
+            raise EbpfError(f"test run of '{self.name}': {getattr(self.type, 'name', self.type).lower()} programs "
+                            "run once per test run (the kernel refuses repeat)")
         for _ in range(3):
             out = bytearray(size_out) if size_out else None
-            ctx_out = bytearray(len(ctx_b)) if ctx_b else None
+            ctx_out = bytearray(len(ctx_b)) if ctx_b and not context_only else None
             try:
                 res = S.prog_test_run(self.fd, data_in=data_b or None, data_size_in=len(data_b), data_out=out,
                                       data_size_out=size_out, ctx_in=ctx_b or None,
                                       ctx_size_in=len(ctx_b) if ctx_b else 0, ctx_out=ctx_out,
-                                      ctx_size_out=len(ctx_out) if ctx_out else 0, repeat=max(repeat, 1),
+                                      ctx_size_out=len(ctx_out) if ctx_out else 0,
+                                      repeat=0 if context_only else max(repeat, 1),
                                       flags=flags, cpu=cpu)
             except KernelError as exc:
                 if exc.errno == E.ENOSPC and out is not None:

@@ -224,6 +224,8 @@ class Checker:
                 if callback_site:
                     if states_equal(cp.state, st, live, precise=precise):
                         return True
+                    if self._is_ancestor(st, cp):
+                        _widen(cp.state, st)
                     continue
                 if self._is_ancestor(st, cp):
                     in_loop = True
@@ -1595,6 +1597,22 @@ def _null_or_ptr(r: Reg, is_null: bool) -> Reg:
     out = r.copy()
     out.maybe_null = False
     return out
+
+
+def _widen(old: State, cur: State) -> None:
+    """Forget the bounds of scalars that changed since ``old`` (to make callback iterations converge)."""
+    if len(old.frames) != len(cur.frames):
+        return
+    for fo, fc in zip(old.frames, cur.frames, strict=True):
+        for i, (ro, rc) in enumerate(zip(fo.regs, fc.regs, strict=True)):
+            if ro.is_scalar and rc.is_scalar and not ro.range_within(rc):
+                fc.regs[i] = Reg.scalar()
+        for spi, slot in fc.stack.items():
+            oslot = fo.stack.get(spi)
+            if slot.spilled is not None and slot.spilled.is_scalar and oslot is not None \
+                    and oslot.spilled is not None and oslot.spilled.is_scalar \
+                    and not oslot.spilled.range_within(slot.spilled):
+                slot.spilled = Reg.scalar()
 
 
 def _sync_linked(st: State, src: Reg) -> None:
