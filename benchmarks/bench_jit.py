@@ -54,9 +54,10 @@ def inputs() -> dict[str, tuple[str, str, bytes]]:
     }
 
 
-def measure(engine: str, spec: ObjectSpec, program: str, data: bytes, repeat: int, rounds: int) -> dict:
+def measure(engine: str, spec: ObjectSpec, program: str, data: bytes, repeat: int, rounds: int,
+            options: dict | None = None) -> dict:
     """Median ns/run over ``rounds`` test runs of ``repeat`` repetitions each."""
-    prog = get_engine(engine).load(spec, program=program)
+    prog = get_engine(engine, **(options or {})).load(spec, program=program)
     result = prog.test_run(data, repeat=1)
     times = []
     for _ in range(rounds):
@@ -86,7 +87,8 @@ def main() -> int:
             repeat = args.interp_repeat if engine == "interp" else args.repeat
             rounds = 1 if engine == "interp" else args.rounds
             try:
-                row[engine] = measure(engine, spec, program, data, repeat, rounds)
+                options = {"verified": not args.checked} if engine == "jit" else None
+                row[engine] = measure(engine, spec, program, data, repeat, rounds, options)
             except Exception as exc:  # noqa: BLE001 - a benchmark row reports its failure
                 row[engine] = {"error": f"{type(exc).__name__}: {exc}"}
         rets = {row[e]["retval"] for e in engines if "retval" in row[e]}

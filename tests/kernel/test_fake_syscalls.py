@@ -134,7 +134,10 @@ def test_get_next_key_end_and_ids(fake):
 
 
 def test_prog_load_attr_and_log(fake):
+    seen = {}
+
     def reject(attr):
+        seen["license"] = ctypes.string_at(attr.license)  # the caller's buffer is only valid during the call
         ctypes.memmove(attr.log_buf, b"0: (95) exit\nR0 !read_ok\n\0", 26)
         raise OSError(errno.EACCES, "")
 
@@ -146,7 +149,7 @@ def test_prog_load_attr_and_log(fake):
                     func_info=bytes(8), line_info=bytes(32), prog_btf_fd=9)
     a = fake.calls[-1].attr
     assert (a.prog_type, a.insn_cnt, a.log_level, a.log_size, a.expected_attach_type) == (6, 1, 2, 4096, 37)
-    assert ctypes.string_at(a.license) == b"GPL"
+    assert seen["license"] == b"GPL"
     assert (a.func_info_cnt, a.func_info_rec_size, a.line_info_cnt, a.line_info_rec_size, a.prog_btf_fd) == (
         1, 8, 2, 16, 9)
     assert info.value.log.endswith("R0 !read_ok\n")
@@ -285,8 +288,7 @@ def test_loader_patches_map_references(fake):
                             "d": MapSpec("d", MapType.ARRAY, 4, 16, 1, data=bytearray(b"x" * 16))})
     fake.return_next(Cmd.PROG_LOAD, 4242)
     coll = load(spec)
-    load_attr = next(c.attr for c in fake.calls if c.cmd == Cmd.PROG_LOAD)
-    code = ctypes.string_at(load_attr.insns, load_attr.insn_cnt * 8)
+    code = next(c.insns for c in fake.calls if c.cmd == Cmd.PROG_LOAD)
     from ebpf.isa import decode_program
 
     got = decode_program(code)

@@ -119,36 +119,3 @@ def test_fd_dup_and_detach():
         assert dup.closed
         os.close(raw)
 
-
-def _links_of(prog: Program) -> set[int]:
-    """Kernel links (by id) that hold ``prog`` (other processes' links are ignored)."""
-    from ebpf.errors import KernelError
-    from ebpf.kernel.info import link_info
-
-    ours = set()
-    for link_id in S.object_ids("link"):
-        try:
-            with S.get_fd_by_id("link", link_id) as fd:
-                if link_info(fd).prog_id == prog.id:
-                    ours.add(link_id)
-        except KernelError:
-            continue  # went away meanwhile
-    return ours
-
-
-@pytest.mark.slow
-def test_no_leaks_over_1000_raw_tracepoint_attach_close_cycles():
-    from ebpf.link import attach_raw_tracepoint
-
-    with _raw_tp_prog() as prog:
-        for _ in range(5):
-            attach_raw_tracepoint(prog, "sys_enter").close()
-        fds_before = len(os.listdir("/proc/self/fd"))
-        for i in range(1000):
-            link = attach_raw_tracepoint(prog, "sys_enter") if i % 2 else Link(
-                S.raw_tracepoint_open("sys_enter", prog.fd), program=prog)
-            if i % 100 == 0:
-                assert len(_links_of(prog)) == 1
-            link.close()
-        assert len(os.listdir("/proc/self/fd")) == fds_before
-        assert _links_of(prog) == set()

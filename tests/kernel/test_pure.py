@@ -86,3 +86,18 @@ def test_sanitize_rewrites_missing_kinds_keeping_ids():
     assert isinstance(full[sec], Datasec) and full[sec].size == 4 and full[func].linkage == Linkage.GLOBAL
     partial = sanitize_btf(btf, BTFFeatures(func_global=False), None)
     assert partial[func].linkage == Linkage.STATIC
+
+
+@pytest.mark.clang
+def test_loader_line_info_packing_matches_the_btf_packer(object_cache):
+    from ebpf.btf import pack_line_info
+    from ebpf.kernel.loader import LoadOptions, _Loader
+    from ebpf.object.spec import ObjectSpec
+
+    from ..conftest import CORPUS, compile_c
+
+    path = compile_c(CORPUS / "k_multi_prog.c", out_dir=object_cache)
+    ours = _Loader(ObjectSpec.from_file(path), LoadOptions())._pack_line_info()
+    spec = ObjectSpec.from_file(path)
+    reference = {n: pack_line_info(p.line_info, spec.btf) for n, p in spec.programs.items() if p.line_info}
+    assert ours == reference and len(ours) == 5 and all(ours.values())

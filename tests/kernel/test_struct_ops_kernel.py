@@ -121,3 +121,29 @@ def test_unknown_struct_ops_is_not_supported(object_cache):
     with pytest.raises(NotSupportedError, match=r"struct_ops map 'kcc_(plain|link)' \(struct kcore_no_such_ops\) "
                                                 r"is not available: the running kernel has no struct_ops type"):
         load(spec)
+
+
+def test_struct_ops_value_layout_and_errors(object_cache):
+    from ebpf.btf import BTF
+    from ebpf.errors import EbpfError, LinkError
+    from ebpf.kernel.struct_ops import struct_ops_layout, struct_ops_value
+
+    spec = core_object("kstructops_cc", object_cache)
+    kernel = BTF.from_kernel()
+    ms = spec.maps["kcc_link"]
+    layout = struct_ops_layout(ms, spec.btf, kernel)
+    assert (layout.struct_name, layout.data_offset) == ("tcp_congestion_ops", 64)
+    fds = {"kcc_ssthresh": 11, "kcc_undo_cwnd": 12, "kcc_cong_avoid": 13}
+    value = struct_ops_value(ms, layout, spec.btf, fds)
+    data = value[layout.data_offset:]
+    for member, prog in ms.struct_ops_programs.items():
+        off = layout.members[member][1]
+        assert int.from_bytes(data[off:off + 8], "little") == fds[prog]
+    name_off = layout.members["name"][1]
+    assert data[name_off:name_off + 16].rstrip(b"\0") == b"ebpf_kcc_link"
+    with pytest.raises(EbpfError, match="program 'kcc_cong_avoid' \\(member 'cong_avoid'\\) was not loaded"):
+        struct_ops_value(ms, layout, spec.btf, {"kcc_ssthresh": 11, "kcc_undo_cwnd": 12})
+    bad = ms.copy()
+    bad.struct_ops_programs["name"] = "kcc_ssthresh"
+    with pytest.raises(LinkError, match="member 'name' is given program 'kcc_ssthresh' but is not a function"):
+        struct_ops_value(bad, layout, spec.btf, fds)

@@ -14,9 +14,9 @@ class JitEngine:
 
     name = "jit"
 
-    def __init__(self, budget: int | None = None, checked: bool = True) -> None:
+    def __init__(self, budget: int | None = None, checked: bool | str = True, verified: bool = False) -> None:
         self.budget = budget
-        self.checked = checked
+        self.checked: bool | str = "auto" if verified and checked is True else checked
 
     def vm(self) -> Any:
         """A fresh VM whose programs run in the JIT."""

@@ -67,6 +67,10 @@ class JitProgram:
         options = TranslateOptions(checked=checked, resolve_pseudo=resolve_pseudo, native_helpers=natives,
                                    ctx_pointer_offsets=ctx_pointer_offsets, map_layout=map_layout)
         translator = Translator(self.slots, options)
+        if not checked and translator.ctx_escapes:
+            # a context pointer field load the analysis cannot prove: converting it needs checks
+            options.checked = checked = self.checked = True
+            translator = Translator(self.slots, options)
         self.function_starts = translator.starts
         self.ctx_shadow_offsets = translator.ctx_shadow_offsets
         self._ctx_hook: Any = None

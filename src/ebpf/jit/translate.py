@@ -547,7 +547,12 @@ class _Func:
              JmpOp.JLE: "ule", JmpOp.JSGT: "sgt", JmpOp.JSGE: "sge", JmpOp.JSLT: "slt", JmpOp.JSLE: "sle"}
 
     def budget(self, pc: int, target: int) -> None:
-        """Charge a back edge against the budget; stop the run when it is spent."""
+        """Charge a back edge against the budget; stop the run when it is spent.
+
+        Unchecked (verified) code has no budget: the verifier proved that it terminates.
+        """
+        if not self.t.options.checked:
+            return
         cost = pc - target + 1
         b = self.env_load(EnvSlot.BUDGET)
         nb = self.tmp()
@@ -776,21 +781,17 @@ class Translator:
         """The shadow word a 4-byte load of a pointer field of the context at ``pc`` reads, if proven."""
         return self._ctx_loads.get(pc)
 
-    def _find_ctx_loads(self) -> dict[int, int]:
-        """Loads of pointer fields through a register proven to hold the context (``r1`` at entry).
+    def _ctx_flow(self, end: int, must: bool) -> dict[int, frozenset[int]]:
+        """Registers holding the context at the start of each reachable slot of the entry function.
 
-        A forward must-analysis over the entry function: a register holds the context
-        when every path copies it from ``r1`` with plain 64-bit moves.
+        ``must``: on every path (intersection at merges); otherwise on some path (union).
+        A register holds the context when it was copied from ``r1`` at entry with plain
+        64-bit moves; anything else written to it (including an ALU op on it) clears it.
         """
-        offsets = self.options.ctx_pointer_offsets
-        if not offsets:
-            return {}
-        end = self.starts[1] if len(self.starts) > 1 else len(self.slots)
         slots = self.slots
         state_in: dict[int, frozenset[int]] = {0: frozenset({1})}
-        work = [0]
         seen_in: dict[int, frozenset[int]] = {}
-        loads: dict[int, int] = {}
+        work = [0]
         while work:
             pc = work.pop()
             if pc >= end:
@@ -800,63 +801,98 @@ class Translator:
                 continue
             seen_in[pc] = regs
             insn = slots[pc]
-            succ: list[int] = []
             cls = insn.opcode & 0x07
             out = set(regs)
+            succ: list[int] = [pc + 1]
             if insn.is_wide:
                 out.discard(insn.dst)
                 succ = [pc + 2]
             elif cls in (Class.ALU, Class.ALU64):
-                if insn.opcode == (Class.ALU64 | AluOp.MOV | Source.X) and insn.off == 0:
-                    if insn.src in regs:
-                        out.add(insn.dst)
-                    else:
-                        out.discard(insn.dst)
+                if insn.opcode == (Class.ALU64 | AluOp.MOV | Source.X) and insn.off == 0 and insn.src in regs:
+                    out.add(insn.dst)
                 else:
                     out.discard(insn.dst)
-                succ = [pc + 1]
             elif cls == Class.LDX:
                 out.discard(insn.dst)
-                succ = [pc + 1]
             elif cls == Class.STX and (insn.opcode & 0xE0) == Mode.ATOMIC:
                 if insn.imm & 0x01 or insn.imm == AtomicOp.LOAD_ACQ:
                     out.discard(insn.src if insn.imm != AtomicOp.LOAD_ACQ else insn.dst)
                 out.discard(0)
-                succ = [pc + 1]
             elif cls in (Class.JMP, Class.JMP32):
                 op = insn.opcode & 0xF0
                 if op == JmpOp.EXIT:
                     succ = []
                 elif op == JmpOp.CALL:
                     out -= {0, 1, 2, 3, 4, 5}
-                    succ = [pc + 1]
                 elif op == JmpOp.JA:
                     succ = [insn.jump_target(pc)]
-                else:
+                elif op != JmpOp.JCOND:
                     succ = [pc + 1, insn.jump_target(pc)]
             elif cls == Class.LD:
                 out.discard(0)
-                succ = [pc + 1]
-            else:
-                succ = [pc + 1]
             frozen = frozenset(out)
             for nxt in succ:
                 prev = state_in.get(nxt)
-                merged = frozen if prev is None else prev & frozen
+                if prev is None:
+                    merged = frozen
+                else:
+                    merged = prev & frozen if must else prev | frozen
                 if prev != merged or nxt not in seen_in:
                     state_in[nxt] = merged
                     work.append(nxt)
+        return seen_in
+
+    def _find_ctx_loads(self) -> dict[int, int]:
+        """Loads of pointer fields through a register proven to hold the context (``r1`` at entry).
+
+        Also decides :attr:`ctx_escapes`: whether the context pointer may reach memory
+        accesses this analysis cannot see (spilled to memory, offset by arithmetic,
+        passed to a BPF function, loaded at a converted offset through a register that
+        only *may* hold it). Unchecked code needs every converted load proven, so such
+        programs keep their checks.
+        """
+        offsets = self.options.ctx_pointer_offsets
+        self.ctx_escapes = False
+        if not offsets:
+            return {}
+        end = self.starts[1] if len(self.starts) > 1 else len(self.slots)
+        slots = self.slots
+        must = self._ctx_flow(end, True)
+        may = self._ctx_flow(end, False)
+        has_subprograms = len(self.starts) > 1
+        escapes = False
         slot_of: dict[int, int] = {}
-        for pc, regs in seen_in.items():
+        loads: dict[int, int] = {}
+        for pc in sorted(may):
+            regs = may[pc]
+            sure = must.get(pc, frozenset())
             insn = slots[pc]
-            if (insn.opcode == (Class.LDX | Mode.MEM | Size.W) and insn.src in regs
-                    and insn.off in offsets):
-                if insn.off not in slot_of:
-                    if len(slot_of) >= MAX_CTX_SHADOW:
+            cls = insn.opcode & 0x07
+            if not regs or insn.is_wide:
+                continue
+            if cls == Class.LDX:
+                if insn.src in regs and insn.off in offsets:
+                    if insn.src not in sure or insn.opcode != (Class.LDX | Mode.MEM | Size.W):
+                        escapes = True
                         continue
-                    slot_of[insn.off] = len(slot_of)
-                loads[pc] = slot_of[insn.off]
+                    if insn.off not in slot_of:
+                        if len(slot_of) >= MAX_CTX_SHADOW:
+                            escapes = True
+                            continue
+                        slot_of[insn.off] = len(slot_of)
+                    loads[pc] = slot_of[insn.off]
+            elif cls in (Class.STX, Class.ST):
+                if cls == Class.STX and insn.src in regs:
+                    escapes = True  # the context pointer is spilled (or used as an atomic operand)
+            elif cls in (Class.ALU, Class.ALU64):
+                plain_move = insn.opcode == (Class.ALU64 | AluOp.MOV | Source.X) and insn.off == 0
+                if not plain_move and (insn.dst in regs or (insn.opcode & Source.X and insn.src in regs)):
+                    escapes = True  # arithmetic on the context pointer
+            elif insn.is_call and regs & {1, 2, 3, 4, 5}:
+                if insn.is_local_call or has_subprograms or insn.is_callx:
+                    escapes = True  # a BPF function (or a callback) would receive the context
         self.ctx_shadow_offsets = {slot: off for off, slot in slot_of.items()}
+        self.ctx_escapes = escapes
         return loads
 
     def lddw_value(self, pc: int, first: Instruction, second: Instruction) -> int:
@@ -1095,6 +1131,8 @@ miss:
 }
 """.strip()
 
+# ebpf_repeat times the runs with CLOCK_THREAD_CPUTIME_ID (3): like the kernel's test-run timer,
+# which stops while the task is rescheduled, it does not count time other processes took.
 _ENTRY = """
 define i64 @ebpf_entry(i64 %r1, i64 %r2, i64 %fp, ptr %env) {
   %binit = getelementptr inbounds i64, ptr %env, i64 13
@@ -1109,7 +1147,7 @@ define i64 @ebpf_repeat(i64 %r1, i64 %r2, i64 %fp, ptr %env, i64 %n, ptr %out) {
 entry:
   %ts0 = alloca [2 x i64]
   %ts1 = alloca [2 x i64]
-  call i32 @clock_gettime(i32 1, ptr %ts0)
+  call i32 @clock_gettime(i32 3, ptr %ts0)
   %binit = getelementptr inbounds i64, ptr %env, i64 13
   %b = load i64, ptr %binit
   %bp = getelementptr inbounds i64, ptr %env, i64 2
@@ -1137,7 +1175,7 @@ done_fault:
 done:
   %res = phi i64 [ %last, %loop ], [ %r, %done_fault ]
   %runs = phi i64 [ %i, %loop ], [ %i, %done_fault ]
-  call i32 @clock_gettime(i32 1, ptr %ts1)
+  call i32 @clock_gettime(i32 3, ptr %ts1)
   %s0 = load i64, ptr %ts0
   %n0p = getelementptr inbounds i64, ptr %ts0, i64 1
   %n0 = load i64, ptr %n0p

@@ -28,13 +28,25 @@ for _t in _SKB_TYPES:
 class JitVMProgram(Program):
     """A VM program run by the JIT (compiled on first run, then cached by its bytes).
 
-    ``checked`` keeps bounds checks on every memory access that is not provably in
-    the stack frame; turn it off only for programs a verifier proved safe.
+    ``checked``: ``True`` keeps bounds checks on every memory access that is not
+    provably in the stack frame, and the instruction budget; ``"auto"`` runs the
+    static verifier (:mod:`ebpf.verifier`) and drops both when it accepts the
+    program (as the kernel does), keeping them otherwise; ``False`` drops them
+    unconditionally (only for programs proven safe some other way). A program whose
+    context pointer fields cannot all be converted statically stays checked anyway.
     """
 
-    def __init__(self, *args: Any, checked: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, checked: bool | str = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if checked not in (True, False, "auto"):
+            from ebpf.errors import VMError
+
+            raise VMError(f"checked must be True, False or 'auto', not {checked!r}")
         self.checked = checked
+        self.object_spec: Any = None
+        """The ObjectSpec the program came from (what the verifier checks map references against)."""
+        self.verdict: Any = None
+        """With ``checked="auto"``: the verifier's :class:`~ebpf.jit.verified.Verdict`."""
         self._jit: JitProgram | None = None
         self._pending_repeat = 1
         self._measured_ns = 0
@@ -49,7 +61,13 @@ class JitVMProgram(Program):
                     return code_base + 8 * (pc + 1 + first.imm)
                 return (first.imm & 0xFFFFFFFF) | ((second.imm & 0xFFFFFFFF) << 32)
 
-            self._jit = JitProgram(self.slots, self.vm.memory, self.vm.helpers, checked=self.checked,
+            checked = self.checked
+            if checked == "auto":
+                from ebpf.jit.verified import verify_for_jit
+
+                self.verdict = verify_for_jit(self.spec, self.object_spec, self.type)
+                checked = not self.verdict.accepted
+            self._jit = JitProgram(self.slots, self.vm.memory, self.vm.helpers, checked=bool(checked),
                                    resolve_pseudo=resolve, stack=self.vm.stack, map_layout=self._map_layout,
                                    budget=self.budget or self.vm.budget,
                                    ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()))
@@ -69,6 +87,11 @@ class JitVMProgram(Program):
         if vm_map.is_percpu and self.vm.cpu >= len(bases):
             return None
         return ArrayLayout(bases, vm_map.elem_size, vm_map.max_entries)
+
+    @property
+    def unchecked(self) -> bool:
+        """Whether the native code runs without bounds checks and budget (compiling it if needed)."""
+        return not self.jit_program().checked
 
     @property
     def compile_seconds(self) -> float:
@@ -113,11 +136,23 @@ class JitVMProgram(Program):
 
 
 class JitVM(VM):
-    """A :class:`~ebpf.vm.program.VM` whose programs run in the JIT."""
+    """A :class:`~ebpf.vm.program.VM` whose programs run in the JIT.
 
-    def __init__(self, *args: Any, checked: bool = True, **kwargs: Any) -> None:
+    ``checked`` is passed to every program (see :class:`JitVMProgram`);
+    ``verify=True`` is short for ``checked="auto"``: verified programs run unchecked.
+    """
+
+    def __init__(self, *args: Any, checked: bool | str = True, verify: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.checked = checked
+        self.checked: bool | str = "auto" if verify and checked is True else checked
+
+    def load_object(self, spec: Any, *, programs: Any = None) -> Any:
+        """Load like :meth:`VM.load_object`, remembering the object for the verifier."""
+        obj = super().load_object(spec, programs=programs)
+        for prog in obj.programs.values():
+            if isinstance(prog, JitVMProgram):
+                prog.object_spec = spec
+        return obj
 
     def _new_program(self, slots: Any, name: str, prog_type: ProgType, budget: int | None,
                      spec: Any) -> Program:

@@ -55,6 +55,7 @@ def parse_config(text: str) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def kernel_version_code() -> int:
     """``LINUX_VERSION_CODE`` of the running kernel (``KERNEL_VERSION(a, b, c)``, patch capped at 255)."""
     m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", platform.release())

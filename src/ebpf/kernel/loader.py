@@ -9,12 +9,22 @@ The steps, in order (as libbpf's ``bpf_object__load``):
    reusing an existing pin), ``.kconfig`` is filled from the kernel configuration,
    global data is written and ``.rodata``/``.kconfig`` frozen, initial contents
    written (maps of maps included).
-3. each program is relocated — CO-RE against the kernel's BTF, map and global-data
-   references to descriptors, ``__kconfig``/``__ksym`` externs — and loaded with its
-   func/line info and attach target. The first attempt runs without a verifier log
-   (fast); a failure is repeated with a log, grown on ENOSPC, and reported as a
-   :class:`~ebpf.errors.ProgramLoadError` naming the instruction and its source line.
-4. prog arrays are filled with the loaded programs.
+3. each program is relocated — CO-RE against the kernel's BTF (:mod:`ebpf.btf.core`; an
+   unresolvable relocation poisons its instruction as libbpf does, so the program loads
+   unless the verifier finds it reachable, and then the error names the field and type),
+   map and global-data references to descriptors, ``__kconfig``/``__ksym`` externs — and
+   loaded with its func/line info and attach target. The first attempt runs without a
+   verifier log (fast); a failure is repeated with a log, grown on ENOSPC, and reported
+   as a :class:`~ebpf.errors.ProgramLoadError` naming the instruction and its source line.
+4. prog arrays are filled with the loaded programs; struct_ops maps get their value
+   (the kernel struct with program descriptors, see :mod:`ebpf.kernel.struct_ops`).
+   A ``.struct_ops.link`` map is then registered by ``ebpf.link.attach_struct_ops``; a
+   plain ``.struct_ops`` map is registered by that write and unregistered when closed.
+
+Map types get libbpf's fix-ups: a PERF_EVENT_ARRAY without max_entries gets one slot per
+possible CPU, ring buffer sizes are rounded up to a power-of-2 multiple of the page size,
+and maps and global variables decode keys/values with ctypes types built from the
+object's BTF (``coll.maps["m"].value_type``, ``coll.variables["cfg"].to_dict()``).
 
 Everything created is closed again if a step fails, so a failed load leaks nothing.
 """
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import errno as E
 import re
+import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _POISON_KFUNC_BASE = 2002000000  # an invalid helper id: the verifier rejects the call only if reachable
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.]")
+_LINE_INFO = struct.Struct("<IIII")
+"""``struct bpf_line_info``: insn_off, file_name_off, line_off, line_col (line << 10 | column)."""
+_MAX_LINE = (1 << 22) - 1
 _FIRST_LOG_SIZE = 1 << 20
 _MAX_LOG_SIZE = 1 << 30
 
@@ -123,6 +137,7 @@ class GlobalVariables(Mapping[str, Any]):
 
     def __init__(self, coll: Collection) -> None:
         self._coll = coll
+        self._codecs: dict[str, tuple[Any, Map, int, int]] = {}
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._coll.spec.variables)
@@ -131,6 +146,12 @@ class GlobalVariables(Mapping[str, Any]):
         return len(self._coll.spec.variables)
 
     def _codec(self, name: str) -> tuple[Any, Map, int, int]:
+        cached = self._codecs.get(name)
+        if cached is None:
+            cached = self._codecs[name] = self._make_codec(name)
+        return cached
+
+    def _make_codec(self, name: str) -> tuple[Any, Map, int, int]:
         from ebpf.maps import make_codec
 
         try:
@@ -265,13 +286,32 @@ class _Loader:
     # -- BTF -------------------------------------------------------------------------------
 
     def _pack_line_info(self) -> dict[str, bytes]:
+        """``bpf_line_info`` arrays per program; their strings are looked up in (or added to) the object's BTF.
+
+        Done before the BTF is encoded for the kernel, so that added strings are in it.
+        """
         btf = self.spec.btf
         if btf is None:
             return {}
-        from ebpf.btf import pack_line_info
-
-        return {name: pack_line_info(ps.line_info, btf) for name, ps in self.spec.programs.items()
-                if ps.line_info}
+        offsets: dict[str, int] = {}
+        add = btf.add_string
+        pack = _LINE_INFO.pack
+        out = {}
+        for name, ps in self.spec.programs.items():
+            if not ps.line_info:
+                continue
+            parts = []
+            for e in ps.line_info:
+                file_off = offsets.get(e.file)
+                if file_off is None:
+                    file_off = offsets[e.file] = add(e.file)
+                text_off = offsets.get(e.text)
+                if text_off is None:
+                    text_off = offsets[e.text] = add(e.text)
+                line = min(max(e.line, 0), _MAX_LINE)
+                parts.append(pack(e.insn, file_off, text_off, (line << 10) | (max(e.column, 0) & 0x3FF)))
+            out[name] = b"".join(parts)
+        return out
 
     def _load_btf(self) -> None:
         assert self.spec.btf is not None

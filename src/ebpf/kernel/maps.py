@@ -16,7 +16,9 @@ of maps.
 
 from __future__ import annotations
 
+import contextlib
 import errno as E
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -74,7 +76,7 @@ class Map(_BaseMap):
                  spec: MapSpec | None = None) -> None:
         super().__init__(name=name, type=type, key_size=key_size, value_size=value_size,
                          max_entries=max_entries, flags=flags, map_extra=map_extra, key_type=key_type,
-                         value_type=value_type)
+                         value_type=value_type, num_cpus=possible_cpus())
         self.fd = fd
         """The owning descriptor."""
         self.spec = spec
@@ -136,9 +138,7 @@ class Map(_BaseMap):
         key_size, value_size = spec.key_size, spec.value_size
         if spec.type == MapType.PERF_EVENT_ARRAY:
             if max_entries == 0:  # as libbpf: one slot per possible CPU
-                from ebpf.maps import possible_cpu_count
-
-                max_entries = possible_cpu_count()
+                max_entries = possible_cpus()
             key_size, value_size = key_size or 4, value_size or 4
         elif spec.type in RINGBUF_MAP_TYPES:
             max_entries = ringbuf_size(max_entries, f"map '{spec.name}'")
@@ -455,16 +455,22 @@ class Map(_BaseMap):
     def _close(self) -> None:
         if self.registered_struct_ops and not self.fd.closed:
             self.registered_struct_ops = False
-            try:
+            with contextlib.suppress(EbpfError):  # already unregistered (e.g. by the struct_ops link's release)
                 S.map_delete_elem(self.fd, bytes(4))
-            except EbpfError:
-                pass  # already unregistered (e.g. by the struct_ops link's release)
         self.fd.close()
 
     def __repr__(self) -> str:
         state = "closed" if self.fd.closed else f"fd={self.fd.raw}"
         return (f"<kernel Map '{self.name}' {self.type.name.lower()} key_size={self.key_size} "
                 f"value_size={self.value_size} max_entries={self.max_entries} {state}>")
+
+
+@functools.lru_cache(maxsize=1)
+def possible_cpus() -> int:
+    """The number of possible CPUs (read once per process: it cannot change while the system runs)."""
+    from ebpf.maps import possible_cpu_count
+
+    return possible_cpu_count()
 
 
 def page_size() -> int:

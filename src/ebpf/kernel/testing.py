@@ -38,6 +38,8 @@ class Call:
 
     cmd: Cmd | str
     attr: Any
+    insns: bytes = b""
+    """For BPF_PROG_LOAD: the instructions as passed (the caller's buffer may be gone afterwards)."""
 
 
 @dataclass
@@ -106,7 +108,10 @@ class FakeKernel:
 
     def bpf(self, cmd: int, attr: ctypes.Structure) -> int:
         """Record and answer one bpf() call."""
-        self.calls.append(Call(Cmd(cmd), type(attr).from_buffer_copy(attr)))
+        insns = b""
+        if cmd == Cmd.PROG_LOAD and getattr(attr, "insns", 0):
+            insns = ctypes.string_at(attr.insns, attr.insn_cnt * 8)
+        self.calls.append(Call(Cmd(cmd), type(attr).from_buffer_copy(attr), insns))
         queue = self._queued.get(cmd)
         if queue:
             result = queue.pop(0)

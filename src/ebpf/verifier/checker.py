@@ -241,11 +241,10 @@ class Checker:
                 return True
         if self.probing:
             return False
-        if in_loop and (self.jmps_processed - self.prev_jmps_processed < 20
-                                      and self.insn_processed - self.prev_insn_processed < 100):
-            return False
-        if not in_loop and (self.jmps_processed - self.prev_jmps_processed < 2
-                            or self.insn_processed - self.prev_insn_processed < 8):
+        jmps = self.jmps_processed - self.prev_jmps_processed
+        insns = self.insn_processed - self.prev_insn_processed
+        skip = (jmps < 20 and insns < 100) if in_loop else (jmps < 2 or insns < 8)
+        if skip and not callback_site:
             return False
         self.prev_insn_processed = self.insn_processed
         self.prev_jmps_processed = self.jmps_processed
