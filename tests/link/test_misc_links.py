@@ -32,7 +32,7 @@ def test_perf_event_sampling_collects_symbolizable_stacks(load_corpus):
     finally:
         link.close()
     assert coll.variables["total_samples"] > 10
-    mine = [k for k in coll.maps["samples"].keys()]
+    mine = [k for k in coll.maps["samples"]]
     mine = [struct.unpack("<Iii", k if isinstance(k, bytes) else bytes(k)) for k in mine]
     own = [k for k in mine if k[0] == os.getpid()]
     assert own, "no sample of this process"

@@ -47,7 +47,7 @@ def _udp_exchange(veth, port: int, count: int = 3) -> int:
             try:
                 rx.recv(100)
                 got += 1
-            except socket.timeout:
+            except TimeoutError:
                 break
     finally:
         rx.close()
