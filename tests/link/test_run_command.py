@@ -74,9 +74,9 @@ def test_explicit_attach_spelling(object_cache, require_kernel):
 
 def test_ctrl_c_ends_cleanly_and_detaches(object_cache, require_kernel):
     obj = compile_c(CORPUS / "link_run.c", out_dir=object_cache)
+    from ebpf.errors import EbpfError
     from ebpf.kernel import syscall as S
 
-    before = sum(1 for _ in S.object_ids("link"))
     proc = subprocess.Popen([*EBPF, "run", str(obj), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     time.sleep(2.5)
@@ -86,7 +86,10 @@ def test_ctrl_c_ends_cleanly_and_detaches(object_cache, require_kernel):
     assert proc.returncode == 0, err
     doc = json.loads(out)
     assert doc["globals"]["total"] >= 1
-    assert sum(1 for _ in S.object_ids("link")) == before
+    assert doc["links"] and all(link["id"] for link in doc["links"])
+    for link in doc["links"]:  # every link the run made is gone
+        with pytest.raises(EbpfError):
+            S.get_fd_by_id("link", link["id"])
 
 
 @pytest.mark.parametrize(("args", "message"), [

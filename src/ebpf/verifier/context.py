@@ -19,7 +19,7 @@ _SKB_TYPES = (P.SOCKET_FILTER, P.SCHED_CLS, P.SCHED_ACT, P.CGROUP_SKB, P.LWT_IN,
 # (offset) -> (pointer kind, maybe_null) for context fields that hold pointers
 _SKB_PTRS = {76: (RegType.PACKET, False), 80: (RegType.PACKET_END, False), 140: (RegType.PACKET_META, False),
              168: (RegType.SOCK_COMMON, True), 144: (RegType.FLOW_KEYS, False)}
-POINTER_FIELDS: dict[ProgType, dict[int, tuple[RegType, bool]]] = {
+POINTER_FIELDS: dict[ProgType, dict[int, tuple[int, bool]]] = {
     **{t: _SKB_PTRS for t in _SKB_TYPES},
     P.XDP: {0: (RegType.PACKET, False), 4: (RegType.PACKET_END, False), 8: (RegType.PACKET_META, False)},
     P.SOCK_OPS: {184: (RegType.SOCKET, True), 192: (RegType.PACKET, False), 200: (RegType.PACKET_END, False)},
@@ -65,7 +65,7 @@ class ContextRules:
         """Whether a ``size``-byte store at ``off`` is allowed."""
         return off >= 0 and bool(self.write.get(size, 0) >> off & 1)
 
-    def field_kind(self, off: int) -> tuple[RegType, bool] | None:
+    def field_kind(self, off: int) -> tuple[int, bool] | None:
         """Pointer kind (and maybe-null) of the field at ``off``, or None for a scalar field."""
         return POINTER_FIELDS.get(self.prog_type, {}).get(off)
 

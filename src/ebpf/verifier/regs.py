@@ -7,7 +7,6 @@ so that our verdicts agree with the kernel's.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from ebpf.verifier import tnum as tn
@@ -34,8 +33,12 @@ def s32(v: int) -> int:
     return v - (1 << 32) if v >> 31 else v
 
 
-class RegType(IntEnum):
-    """What a register holds (the kernel's ``enum bpf_reg_type``, without flags)."""
+class RegType:
+    """What a register holds (the kernel's ``enum bpf_reg_type``, without flags).
+
+    Plain ``int`` class attributes rather than an ``IntEnum``: member lookup on an enum class costs
+    ~130 ns in CPython 3.11, and these are compared on every simulated instruction.
+    """
 
     NOT_INIT = 0
     SCALAR = 1
@@ -77,6 +80,9 @@ NOT_NULL_KINDS = frozenset({RegType.SOCKET, RegType.TCP_SOCK, RegType.MAP_VALUE,
                             RegType.SOCK_COMMON, RegType.MEM})
 
 
+_new_reg = object.__new__
+
+
 class Reg:
     """One register's abstract value."""
 
@@ -111,10 +117,30 @@ class Reg:
     # -- construction --------------------------------------------------------------------
 
     def copy(self) -> Reg:
-        """An independent copy."""
-        r = Reg.__new__(Reg)
-        for name in Reg.__slots__:
-            setattr(r, name, getattr(self, name))
+        """An independent copy (every slot spelled out: this is one of the hottest functions)."""
+        r = _new_reg(Reg)
+        r.type = self.type
+        r.maybe_null = self.maybe_null
+        r.var_off = self.var_off
+        r.smin = self.smin
+        r.smax = self.smax
+        r.umin = self.umin
+        r.umax = self.umax
+        r.s32min = self.s32min
+        r.s32max = self.s32max
+        r.u32min = self.u32min
+        r.u32max = self.u32max
+        r.off = self.off
+        r.id = self.id
+        r.ref_obj_id = self.ref_obj_id
+        r.range = self.range
+        r.map = self.map
+        r.mem_size = self.mem_size
+        r.frameno = self.frameno
+        r.subprog = self.subprog
+        r.rdonly = self.rdonly
+        r.ringbuf = self.ringbuf
+        r.btf_name = self.btf_name
         return r
 
     def assign(self, other: Reg) -> None:
@@ -133,12 +159,17 @@ class Reg:
     def const(cls, v: int) -> Reg:
         """A known 64-bit scalar (``v`` taken modulo 2**64)."""
         r = cls()
-        r.type = RegType.SCALAR
-        r.mark_known(v)
+        r.type = 1  # RegType.SCALAR
+        v &= U64
+        r.var_off = Tnum(v, 0)
+        r.umin = r.umax = v
+        r.smin = r.smax = v - (1 << 64) if v >> 63 else v
+        r.u32min = r.u32max = v32 = v & U32
+        r.s32min = r.s32max = v32 - (1 << 32) if v32 >> 31 else v32
         return r
 
     @classmethod
-    def pointer(cls, kind: RegType, **fields: Any) -> Reg:
+    def pointer(cls, kind: int, **fields: Any) -> Reg:
         """A pointer of ``kind`` with zero variable offset and the given fields."""
         r = cls()
         r.type = kind

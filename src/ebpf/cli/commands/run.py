@@ -410,6 +410,7 @@ def run(args: argparse.Namespace) -> int:
         runner.notice(notice)
     coll = load(spec)
     links: list[Any] = []
+    link_records: list[dict[str, Any]] = []
     streams: list[_Stream] = []
     trace_fd: int | None = None
     child: subprocess.Popen[bytes] | None = None
@@ -417,6 +418,7 @@ def run(args: argparse.Namespace) -> int:
     previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         links = _attach_all(coll, spec, targets, runner)
+        link_records = [{"description": link.description, "id": _link_id(link)} for link in links]
         streams = _open_streams(coll, spec, runner)
         if _uses_printk(spec) and not args.no_printk:
             trace_fd = _open_trace_pipe()
@@ -461,7 +463,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         coll.close()
     if runner.json:
-        doc = {"object": str(args.object), "attached": [getattr(link, "description", "") for link in links],
+        doc = {"object": str(args.object), "attached": [r["description"] for r in link_records],
+               "links": link_records,
                "notices": runner.notices, "events": runner.events, "printk": runner.printk,
                "maps": maps, "globals": globals_}
         if child is not None:
@@ -472,6 +475,16 @@ def run(args: argparse.Namespace) -> int:
     if child is not None and child.returncode is not None and exit_code == 0:
         return 0
     return 0 if exit_code in (0, 130) else exit_code
+
+
+def _link_id(link: Any) -> int | None:
+    """The kernel id of a bpf_link (None for attachments without one)."""
+    if not getattr(link, "is_bpf_link", False):
+        return None
+    try:
+        return int(link.id)
+    except Exception:  # noqa: BLE001 - an id is informative only
+        return None
 
 
 def _drain_stream(runner: _Runner, stream: _Stream) -> int:
