@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-packages=(clang clang-19 llvm lld libbpf-dev bpftool bpftrace python3-bpfcc iproute2 linux-perf)
+packages=(clang clang-19 llvm libbpf-dev bpftool bpftrace python3-bpfcc iproute2 linux-perf gcc binutils systemtap-sdt-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -156,7 +156,10 @@ def attach(program: Any, target: Any = None, **options: Any) -> Link:
         return network.attach_socket_filter(program, sock)
     if kind is TargetKind.CGROUP:
         cgroup = options.get("cgroup", t.path)
-        return network.attach_cgroup(program, cgroup if cgroup is not None else "",
+        if cgroup is None or cgroup == "":
+            raise AttachError(f"cannot attach {prog_name(program)}: a cgroup program needs a cgroup "
+                              f"(e.g. {t.name or 'cgroup/connect4'}:{network.cgroup2_root()}/NAME, or cgroup=)")
+        return network.attach_cgroup(program, cgroup,
                                      options.get("attach_type", t.attach_type or program_attach_type(program)))
     if kind is TargetKind.SK_LOOKUP:
         return network.attach_sk_lookup(program, options.get("netns", t.path or "/proc/self/ns/net"))

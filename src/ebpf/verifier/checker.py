@@ -8,7 +8,7 @@ bounded by the kernel's complexity budget of one million processed instructions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ebpf.helpers_table import HELPERS
@@ -67,6 +67,14 @@ MAX_VAR_SIZE = 1 << 29
 MAX_PACKET_OFF = 0xFFFF
 MAX_CHECKPOINTS_PER_INSN = 48
 _HELPER_MAX = max(h.number for h in HELPERS)
+# Opcode fields as plain ints (enum member lookups are slow in the per-instruction paths).
+_ALU64 = int(Class.ALU64)
+_JMP32 = int(Class.JMP32)
+_ST = int(Class.ST)
+_MEM = int(Mode.MEM)
+_MEMSX = int(Mode.MEMSX)
+_ATOMIC = int(Mode.ATOMIC)
+_SIZE_BYTES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
 
 HINT_NULL = ("check the pointer returned by {fn} against NULL (if (!p) return ...;) before dereferencing it")
 HINT_PKT = ("compare the end of the access with data_end first, e.g. "
@@ -104,7 +112,7 @@ class Outcome:
 
 
 def _is_jmp32(insn: Instruction) -> bool:
-    return insn.opcode & 0x07 == Class.JMP32
+    return insn.opcode & 0x07 == _JMP32
 
 
 class Checker:
@@ -135,6 +143,8 @@ class Checker:
         self.callback_sites = {pc for pc, insn in enumerate(self.insns)
                                if insn.is_helper_call and insn.imm in PROTOS and PROTOS[insn.imm].callback_args}
         self.deadline = 0.0
+        self._dispatch = self._build_dispatch()
+        self._live_cache: dict[tuple[int, tuple[int, ...]], tuple[list[int], list[int]]] = {}
 
     # -- driver ------------------------------------------------------------------------------
 
@@ -153,20 +163,22 @@ class Checker:
         self._work = work
         st: State | None = None
         pc = 0
+        prune_points = self.info.prune_points
+        dispatch = self._dispatch
+        insns = self.insns
+        limit = self.limit
         try:
             while work:
                 st, pc = work.pop()
                 while True:
-                    if pc in self.info.prune_points:
-                        verdict = self._visit(st, pc)
-                        if verdict:
-                            self.pruned += 1
-                            self._finish(st)
-                            break
+                    if pc in prune_points and self._visit(st, pc):
+                        self.pruned += 1
+                        self._finish(st)
+                        break
                     self.insn_processed += 1
-                    if self.insn_processed > self.limit:
+                    if self.insn_processed > limit:
                         raise _Budget
-                    nxt = self._step(st, pc, work)
+                    nxt = dispatch[pc](st, insns[pc], pc, work)
                     if nxt is None:
                         self._finish(st)
                         break
@@ -215,8 +227,12 @@ class Checker:
     def _visit(self, st: State, pc: int) -> bool:
         """Prune against finished states at ``pc``; detect loops; maybe add a checkpoint."""
         cps = self.explored.setdefault(pc, [])
-        live = self._live_masks(st, pc)
-        precise = self._live_masks(st, pc, self.info.precise_in)
+        key = (pc, tuple(f.callsite for f in st.frames))
+        masks = self._live_cache.get(key)
+        if masks is None:
+            masks = self._live_cache[key] = (self._live_masks(st, pc),
+                                             self._live_masks(st, pc, self.info.precise_in))
+        live, precise = masks
         in_loop = False
         callback_site = pc in self.callback_sites
         for cp in cps:
@@ -362,38 +378,78 @@ class Checker:
 
     # -- one instruction -------------------------------------------------------------------------
 
+    def _build_dispatch(self) -> list[Callable[[State, Instruction, int, list[tuple[State, int]]], int | None]]:
+        """One bound handler per slot, chosen once from the opcode (instead of an if-chain per step)."""
+        table: list[Callable[[State, Instruction, int, list[tuple[State, int]]], int | None]] = []
+        for insn in self.insns:
+            code = insn.opcode
+            cls = code & 0x07
+            if cls in (Class.ALU, Class.ALU64):
+                table.append(self._op_alu)
+            elif cls == Class.LDX:
+                table.append(self._op_ldx)
+            elif cls in (Class.ST, Class.STX):
+                table.append(self._op_store)
+            elif cls == Class.LD:
+                table.append(self._op_lddw if insn.is_wide else self._op_ld_abs)
+            else:
+                op = code & 0xF0
+                if op == JmpOp.CALL:
+                    table.append(self._op_call)
+                elif op == JmpOp.EXIT:
+                    table.append(self._op_exit)
+                elif op == JmpOp.JA:
+                    table.append(self._op_ja)
+                elif op == JmpOp.JCOND:
+                    table.append(self._op_jcond)
+                else:
+                    table.append(self._op_cond_jump)
+        return table
+
     def _step(self, st: State, pc: int, work: list[tuple[State, int]]) -> int | None:
-        insn = self.insns[pc]
-        cls = insn.opcode & 0x07
-        if cls in (Class.ALU, Class.ALU64):
-            self._alu(st, insn)
-            return pc + 1
-        if cls == Class.LDX:
-            self._ldx(st, insn, pc)
-            return pc + 1
-        if cls in (Class.ST, Class.STX):
-            self._store(st, insn)
-            return pc + 1
-        if cls == Class.LD:
-            if insn.is_wide:
-                self._lddw(st, insn, pc)
-                return pc + 2
-            self._ld_abs(st, insn)
-            return pc + 1
-        op = insn.op
-        if op == JmpOp.CALL:
-            return self._call(st, insn, pc)
-        if op == JmpOp.EXIT:
-            return self._exit(st, pc)
+        """Simulate the instruction at ``pc``; return the next pc (None when the path ends)."""
+        return self._dispatch[pc](st, self.insns[pc], pc, work)
+
+    def _op_alu(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self._alu(st, insn)
+        return pc + 1
+
+    def _op_ldx(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self._ldx(st, insn, pc)
+        return pc + 1
+
+    def _op_store(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self._store(st, insn)
+        return pc + 1
+
+    def _op_lddw(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self._lddw(st, insn, pc)
+        return pc + 2
+
+    def _op_ld_abs(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self._ld_abs(st, insn)
+        return pc + 1
+
+    def _op_call(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int | None:
+        return self._call(st, insn, pc)
+
+    def _op_exit(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int | None:
+        return self._exit(st, pc)
+
+    def _op_ja(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
         self.jmps_processed += 1
-        if op == JmpOp.JA:
-            return insn.jump_target(pc)
-        if op == JmpOp.JCOND:
-            other = st.copy()
-            other.path = PathStep(pc, True, st.path)
-            self._push(work, other, insn.jump_target(pc))
-            st.path = PathStep(pc, False, st.path)
-            return pc + 1
+        return insn.jump_target(pc)
+
+    def _op_jcond(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self.jmps_processed += 1
+        other = st.copy()
+        other.path = PathStep(pc, True, st.path)
+        self._push(work, other, insn.jump_target(pc))
+        st.path = PathStep(pc, False, st.path)
+        return pc + 1
+
+    def _op_cond_jump(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
+        self.jmps_processed += 1
         return self._cond_jump(st, insn, pc, work)
 
     # -- registers -------------------------------------------------------------------------------
@@ -412,8 +468,8 @@ class Checker:
     # -- ALU -------------------------------------------------------------------------------------
 
     def _alu(self, st: State, insn: Instruction) -> None:
-        is64 = insn.opcode & 0x07 == Class.ALU64
-        op = insn.op
+        is64 = insn.opcode & 0x07 == _ALU64
+        op = insn.opcode & 0xF0
         x = bool(insn.opcode & 0x08)
         regs = st.regs
         if op in (0x80, 0xD0):  # neg, end
@@ -573,32 +629,33 @@ class Checker:
     # -- loads and stores ------------------------------------------------------------------------
 
     def _ldx(self, st: State, insn: Instruction, pc: int) -> None:
-        mode = insn.mode
-        size = insn.size.nbytes
+        mode = insn.opcode & 0xE0
+        size = _SIZE_BYTES[insn.opcode & 0x18]
         self._read(st, insn.src)
         self._dst(insn.dst)
-        if mode not in (Mode.MEM, Mode.MEMSX):
+        if mode != _MEM and mode != _MEMSX:
             raise Reject(f"unknown load mode {mode:#x}")
         value = self._mem_access(st, insn.src, insn.off, size, write=False)
         assert value is not None
         if value.is_scalar and size < 8:
             value = value.copy()
-            if mode == Mode.MEMSX:
+            if mode == _MEMSX:
                 value = _sext_reg(value, size)
             else:
                 _coerce(value, size)
         st.regs[insn.dst] = value
 
     def _store(self, st: State, insn: Instruction) -> None:
-        size = insn.size.nbytes
+        size = _SIZE_BYTES[insn.opcode & 0x18]
         cls = insn.opcode & 0x07
+        mode = insn.opcode & 0xE0
         self._read(st, insn.dst)
-        if cls == Class.ST:
-            if insn.mode != Mode.MEM:
-                raise Reject(f"unknown store mode {insn.mode:#x}")
+        if cls == _ST:
+            if mode != _MEM:
+                raise Reject(f"unknown store mode {mode:#x}")
             self._mem_access(st, insn.dst, insn.off, size, write=True, imm=insn.imm)
             return
-        if insn.mode == Mode.ATOMIC:
+        if mode == _ATOMIC:
             self._atomic(st, insn, size)
             return
         value = self._read(st, insn.src)
@@ -926,8 +983,8 @@ class Checker:
     # -- branches --------------------------------------------------------------------------------
 
     def _cond_jump(self, st: State, insn: Instruction, pc: int, work: list[tuple[State, int]]) -> int:
-        op = insn.op
-        is32 = _is_jmp32(insn)
+        op = insn.opcode & 0xF0
+        is32 = insn.opcode & 0x07 == _JMP32
         dst = self._read(st, insn.dst)
         if insn.opcode & 0x08:
             src = self._read(st, insn.src)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ebpf.verifier import tnum as tn
-from ebpf.verifier.tnum import U32, U64, Tnum
+from ebpf.verifier.tnum import U32, U64, Tnum, new_tnum
 
 if TYPE_CHECKING:  # pragma: no cover
     from ebpf.object.spec import MapSpec
@@ -161,7 +161,7 @@ class Reg:
         r = cls()
         r.type = 1  # RegType.SCALAR
         v &= U64
-        r.var_off = Tnum(v, 0)
+        r.var_off = new_tnum(Tnum, (v, 0))
         r.umin = r.umax = v
         r.smin = r.smax = v - (1 << 64) if v >> 63 else v
         r.u32min = r.u32max = v32 = v & U32
@@ -181,7 +181,7 @@ class Reg:
     def mark_known(self, v: int) -> None:
         """Set the scalar part to the constant ``v``."""
         v &= U64
-        self.var_off = Tnum(v, 0)
+        self.var_off = new_tnum(Tnum, (v, 0))
         self.umin = self.umax = v
         self.smin = self.smax = s64(v)
         self.u32min = self.u32max = v & U32
@@ -325,13 +325,13 @@ class Reg:
             if s32min >= 0 and smin >= S32_MIN and smax <= S32_MAX:
                 smin, smax, umin, umax = s32min, s32max, s32min, s32max
                 if smin <= smax:
-                    v, m = tn.intersect(Tnum(v, m), tn.trange(smin, smax))
+                    v, m = tn.intersect(new_tnum(Tnum, (v, m)), tn.trange(smin, smax))
             if umin > umax or smin > smax or u32min > u32max or s32min > s32max:
                 break
         else:
             # __reg_bound_offset then __update_reg_bounds
-            v, m = tn.intersect(Tnum(v, m), tn.trange(umin, umax))
-            v32, m32 = tn.intersect(Tnum(v & U32, m & U32), tn.trange(u32min, u32max))
+            v, m = tn.intersect(new_tnum(Tnum, (v, m)), tn.trange(umin, umax))
+            v32, m32 = tn.intersect(new_tnum(Tnum, (v & U32, m & U32)), tn.trange(u32min, u32max))
             v = (v & ~U32 & U64) | v32
             m = (m & ~U32 & U64) | m32
             v &= ~m
@@ -348,7 +348,7 @@ class Reg:
             smax = min(smax, x - (1 << 64) if x >> 63 else x)
             umin = max(umin, v)
             umax = min(umax, v | m)
-        self.var_off = Tnum(v, m)
+        self.var_off = new_tnum(Tnum, (v, m))
         self.smin, self.smax, self.umin, self.umax = smin, smax, umin, umax
         self.s32min, self.s32max, self.u32min, self.u32max = s32min, s32max, u32min, u32max
 

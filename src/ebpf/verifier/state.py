@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ebpf.verifier.regs import PACKET_TYPES, Reg, RegType
+from ebpf.verifier.tnum import U64
 
 STACK_INVALID = 0
 STACK_SPILL = 1
@@ -233,17 +234,62 @@ def stacksafe(old: Frame, cur: Frame, ids: IdMap, exact: bool) -> bool:
 
 def states_equal(old: State, cur: State, live: list[int], exact: bool = False,
                  precise: list[int] | None = None) -> bool:
-    """Whether ``cur`` is covered by ``old``; ``live`` (and ``precise``) give registers per frame."""
-    if len(old.frames) != len(cur.frames) or old.lock != cur.lock or len(old.refs) != len(cur.refs):
+    """Whether ``cur`` is covered by ``old``; ``live`` (and ``precise``) give registers per frame.
+
+    The common case (scalar registers compared by range, pointers without ids) is inlined here;
+    everything else goes through :func:`regsafe`, so the verdict is the same as calling it for each
+    live register.
+    """
+    ofr = old.frames
+    cfr = cur.frames
+    if len(ofr) != len(cfr) or old.lock != cur.lock or len(old.refs) != len(cur.refs):
         return False
     ids = IdMap()
-    precise = precise or [0x7FF] * len(live)
-    for fo, fc, mask, pmask in zip(old.frames, cur.frames, live, precise, strict=True):
+    if precise is None:
+        precise = [0x7FF] * len(live)
+    for i in range(len(ofr)):
+        fo = ofr[i]
+        fc = cfr[i]
         if fo.callsite != fc.callsite or fo.subprog != fc.subprog:
             return False
-        for r in range(10):
-            if mask >> r & 1 and not regsafe(fo.regs[r], fc.regs[r], ids, exact, bool(pmask >> r & 1)):
-                return False
-        if not stacksafe(fo, fc, ids, exact):
+        mask = live[i]
+        pmask = precise[i]
+        oregs = fo.regs
+        cregs = fc.regs
+        r = 0
+        while mask:
+            if mask & 1:
+                o = oregs[r]
+                ot = o.type
+                if ot == 0:
+                    if exact and cregs[r].type != 0:
+                        return False
+                elif ot == 1:
+                    c = cregs[r]
+                    if c.type != 1 or c.maybe_null != o.maybe_null:
+                        return False
+                    if exact:
+                        if o.var_off != c.var_off or o.smin != c.smin or o.smax != c.smax or o.umin != c.umin \
+                                or o.umax != c.umax or o.s32min != c.s32min or o.s32max != c.s32max \
+                                or o.u32min != c.u32min or o.u32max != c.u32max:
+                            return False
+                    elif pmask >> r & 1:
+                        if not (o.smin <= c.smin and c.smax <= o.smax and o.umin <= c.umin
+                                and c.umax <= o.umax and o.s32min <= c.s32min and c.s32max <= o.s32max
+                                and o.u32min <= c.u32min and c.u32max <= o.u32max):
+                            return False
+                        ov, om = o.var_off
+                        cv, cm = c.var_off
+                        if cm & ~om & U64 or ov != cv & ~om & U64:
+                            return False
+                elif not regsafe(o, cregs[r], ids, exact, bool(pmask >> r & 1)):
+                    return False
+            mask >>= 1
+            r += 1
+            if r == 10:
+                break
+        if (fo.stack or fc.stack) and not stacksafe(fo, fc, ids, exact):
             return False
+    if not old.refs:
+        return True
     return all(ids.check(oid, cid) for (oid, _), (cid, _) in zip(old.refs, cur.refs, strict=True))

@@ -46,12 +46,15 @@ class Tnum(NamedTuple):
         return f"({self.value:#x}; {self.mask:#x})"
 
 
-UNKNOWN = Tnum(0, U64)
+new_tnum = tuple.__new__
+"""Builds a Tnum without the Python-level NamedTuple constructor (hot path)."""
+
+UNKNOWN = new_tnum(Tnum, (0, U64))
 
 
 def const(v: int) -> Tnum:
     """The tnum of a known 64-bit value."""
-    return Tnum(v & U64, 0)
+    return new_tnum(Tnum, (v & U64, 0))
 
 
 def trange(lo: int, hi: int) -> Tnum:
@@ -61,17 +64,17 @@ def trange(lo: int, hi: int) -> Tnum:
     if bits > 63:
         return UNKNOWN
     delta = (1 << bits) - 1
-    return Tnum(lo & ~delta & U64, delta)
+    return new_tnum(Tnum, (lo & ~delta & U64, delta))
 
 
 def lshift(a: Tnum, s: int) -> Tnum:
     """``a << s`` (64-bit)."""
-    return Tnum((a.value << s) & U64, (a.mask << s) & U64)
+    return new_tnum(Tnum, ((a.value << s) & U64, (a.mask << s) & U64))
 
 
 def rshift(a: Tnum, s: int) -> Tnum:
     """``a >> s`` (logical, 64-bit)."""
-    return Tnum(a.value >> s, a.mask >> s)
+    return new_tnum(Tnum, (a.value >> s, a.mask >> s))
 
 
 def _sext(v: int, bits: int) -> int:
@@ -82,7 +85,7 @@ def _sext(v: int, bits: int) -> int:
 def arshift(a: Tnum, s: int, bits: int) -> Tnum:
     """Arithmetic right shift of the low ``bits`` (32 or 64) bits of ``a`` by ``s``."""
     m = (1 << bits) - 1
-    return Tnum((_sext(a.value, bits) >> s) & m, (_sext(a.mask, bits) >> s) & m)
+    return new_tnum(Tnum, ((_sext(a.value, bits) >> s) & m, (_sext(a.mask, bits) >> s) & m))
 
 
 def add(a: Tnum, b: Tnum) -> Tnum:
@@ -92,7 +95,7 @@ def add(a: Tnum, b: Tnum) -> Tnum:
     sigma = (sm + sv) & U64
     chi = sigma ^ sv
     mu = chi | a.mask | b.mask
-    return Tnum(sv & ~mu & U64, mu)
+    return new_tnum(Tnum, (sv & ~mu & U64, mu))
 
 
 def sub(a: Tnum, b: Tnum) -> Tnum:
@@ -102,12 +105,12 @@ def sub(a: Tnum, b: Tnum) -> Tnum:
     beta = (dv - b.mask) & U64
     chi = alpha ^ beta
     mu = chi | a.mask | b.mask
-    return Tnum(dv & ~mu & U64, mu)
+    return new_tnum(Tnum, (dv & ~mu & U64, mu))
 
 
 def neg(a: Tnum) -> Tnum:
     """``-a`` modulo 2**64."""
-    return sub(Tnum(0, 0), a)
+    return sub(new_tnum(Tnum, (0, 0)), a)
 
 
 def and_(a: Tnum, b: Tnum) -> Tnum:
@@ -115,65 +118,65 @@ def and_(a: Tnum, b: Tnum) -> Tnum:
     alpha = a.value | a.mask
     beta = b.value | b.mask
     v = a.value & b.value
-    return Tnum(v, alpha & beta & ~v & U64)
+    return new_tnum(Tnum, (v, alpha & beta & ~v & U64))
 
 
 def or_(a: Tnum, b: Tnum) -> Tnum:
     """``a | b``."""
     v = a.value | b.value
     mu = a.mask | b.mask
-    return Tnum(v, mu & ~v & U64)
+    return new_tnum(Tnum, (v, mu & ~v & U64))
 
 
 def xor(a: Tnum, b: Tnum) -> Tnum:
     """``a ^ b``."""
     v = a.value ^ b.value
     mu = a.mask | b.mask
-    return Tnum(v & ~mu & U64, mu)
+    return new_tnum(Tnum, (v & ~mu & U64, mu))
 
 
 def mul(a: Tnum, b: Tnum) -> Tnum:
     """``a * b`` modulo 2**64 (the kernel's shift-and-add algorithm)."""
     acc_v = (a.value * b.value) & U64
-    acc_m = Tnum(0, 0)
+    acc_m = new_tnum(Tnum, (0, 0))
     while a.value or a.mask:
         if a.value & 1:
-            acc_m = add(acc_m, Tnum(0, b.mask))
+            acc_m = add(acc_m, new_tnum(Tnum, (0, b.mask)))
         elif a.mask & 1:
-            acc_m = add(acc_m, Tnum(0, b.value | b.mask))
+            acc_m = add(acc_m, new_tnum(Tnum, (0, b.value | b.mask)))
         a = rshift(a, 1)
         b = lshift(b, 1)
-    return add(Tnum(acc_v, 0), acc_m)
+    return add(new_tnum(Tnum, (acc_v, 0)), acc_m)
 
 
 def intersect(a: Tnum, b: Tnum) -> Tnum:
     """The values both ``a`` and ``b`` allow (assumes they are compatible)."""
     v = a.value | b.value
     mu = a.mask & b.mask
-    return Tnum(v & ~mu & U64, mu)
+    return new_tnum(Tnum, (v & ~mu & U64, mu))
 
 
 def union(a: Tnum, b: Tnum) -> Tnum:
     """The smallest tnum holding the values of ``a`` and of ``b``."""
     chi = a.value ^ b.value
     mu = chi | a.mask | b.mask
-    return Tnum(a.value & ~mu & U64, mu)
+    return new_tnum(Tnum, (a.value & ~mu & U64, mu))
 
 
 def cast(a: Tnum, size: int) -> Tnum:
     """Truncate to the low ``size`` bytes."""
     m = (1 << (size * 8)) - 1
-    return Tnum(a.value & m, a.mask & m)
+    return new_tnum(Tnum, (a.value & m, a.mask & m))
 
 
 def subreg(a: Tnum) -> Tnum:
     """The low 32 bits."""
-    return Tnum(a.value & U32, a.mask & U32)
+    return new_tnum(Tnum, (a.value & U32, a.mask & U32))
 
 
 def clear_subreg(a: Tnum) -> Tnum:
     """``a`` with the low 32 bits known zero."""
-    return Tnum(a.value & ~U32 & U64, a.mask & ~U32 & U64)
+    return new_tnum(Tnum, (a.value & ~U32 & U64, a.mask & ~U32 & U64))
 
 
 def with_subreg(a: Tnum, sub32: Tnum) -> Tnum:
