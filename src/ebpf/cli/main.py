@@ -13,7 +13,8 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 # name -> (module under ebpf.cli.commands, one-line help). Order is the help order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,15 +35,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``ebpf: error: CMD: message``.
+
+    Subparsers (``ebpf prog show``) inherit it, so every command reports a bad
+    option the same way, with a pointer to its ``--help``; the exit status is 2.
+    """
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        """Print the one-line usage error and exit with status 2."""
+        name = self.prog.removeprefix("ebpf ")
+        _error(f"{name}: {message} (see '{self.prog} --help')")
+        sys.exit(2)
+
+
 def _top_parser() -> argparse.ArgumentParser:
     from ebpf import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="ebpf",
         description="eBPF for Python: load, run, verify, assemble and inspect eBPF programs.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="commands:\n" + "\n".join(f"  {name:<20} {text}" for name, (_, text) in COMMANDS.items())
-        + "\n\nRun 'ebpf COMMAND --help' for the options of a command.",
+        + "\n\ncommon options: --json (data as JSON on stdout), --program NAME (pick a program of an object),"
+        "\n  -v/--verbose (on error, the full detail: verifier log, traceback)."
+        "\n\nRun 'ebpf COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"ebpf {__version__}")
     parser.add_argument("command", nargs="?", metavar="COMMAND", help="the command to run")
@@ -53,9 +70,25 @@ def _error(message: str) -> None:
     sys.stderr.write(f"ebpf: error: {message}\n")
 
 
+def _one_line(message: str) -> tuple[str, str]:
+    """The first line of ``message`` and the rest (shown only with --verbose)."""
+    text = message.strip() or "(no message)"
+    first, _, rest = text.partition("\n")
+    return first.rstrip(), rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ebpf`` command line; returns the process exit status."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+
+
+def _main(args_list: list[str]) -> int:
     top = _top_parser()
     if not args_list or args_list[0].startswith("-"):
         top.parse_args(args_list)  # handles --help / --version and exits
@@ -63,7 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     name = args_list[0]
     if name not in COMMANDS:
-        _error(f"unknown command '{name}' (see 'ebpf --help')")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        _error(f"unknown command '{name}'{hint} (see 'ebpf --help')")
         return 2
     module_name, text = COMMANDS[name]
     try:
@@ -73,54 +110,93 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error(f"command '{name}' is not available in this build")
             return 2
         raise
-    parser = argparse.ArgumentParser(prog=f"ebpf {name}", description=text)
+    parser = CommandParser(prog=f"ebpf {name}", description=text, epilog=getattr(module, "EXAMPLES", None),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="on error, print the full detail (logs, dumps, traceback)")
     module.configure(parser)
-    args = parser.parse_args(args_list[1:])
+    rest, verbose = _take_verbose(args_list[1:])
+    normalize = getattr(module, "normalize_argv", None)
+    if normalize is not None:
+        rest = normalize(rest)
+    args = parser.parse_args(rest)
+    args.verbose = args.verbose or verbose
     return run_command(module.run, args)
 
 
-def run_command(func, args: argparse.Namespace) -> int:
-    """Call a command's ``run`` and turn failures into one-line errors."""
+def _take_verbose(args: list[str]) -> tuple[list[str], bool]:
+    """Remove ``-v``/``--verbose`` wherever they appear (before ``--``), so ``ebpf prog list -v`` works too."""
+    out: list[str] = []
+    verbose = False
+    for n, arg in enumerate(args):
+        if arg == "--":
+            out.extend(args[n:])
+            break
+        if arg in ("-v", "--verbose"):
+            verbose = True
+        else:
+            out.append(arg)
+    return out, verbose
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Call a command's ``run`` and turn failures into one-line errors.
+
+    Exit status: the command's own, 1 for an error it reports, 2 for usage errors,
+    70 for an internal error (a bug: please report it), 130 on Ctrl-C. Broken pipes
+    (``ebpf disasm x.o | head``) end the command quietly with status 0.
+    """
+    import traceback
+
     from ebpf.errors import EbpfError
 
     verbose = getattr(args, "verbose", False) or os.environ.get("EBPF_DEBUG") == "1"
     try:
         return int(func(args) or 0)
     except EbpfError as exc:
-        _error(str(exc))
+        first, rest = _one_line(str(exc))
+        detail = "\n".join(part for part in (rest, (exc.detail or "").rstrip("\n")) if part)
         if verbose:
-            if exc.detail:
-                sys.stderr.write(exc.detail.rstrip("\n") + "\n")
-            import traceback
-
+            _error(first)
+            if detail:
+                sys.stderr.write(detail + "\n")
             traceback.print_exc()
         else:
-            if exc.detail:
-                sys.stderr.write("(run with --verbose for the full detail)\n")
+            _error(first + (" (run with --verbose for the full detail)" if detail else ""))
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        _silence_stdout()
         return 0
+    except RecursionError as exc:
+        return _internal(exc, verbose)
     except OSError as exc:
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        _error(f"{exc.strerror or exc}{where}")
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _error(f"{where}{exc.strerror or exc}")
         if verbose:
-            import traceback
-
             traceback.print_exc()
         return 1
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback
-        _error(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
-        if verbose:
-            import traceback
+        return _internal(exc, verbose)
 
-            traceback.print_exc()
-        return 70
+
+def _internal(exc: BaseException, verbose: bool) -> int:
+    import traceback
+
+    first, _ = _one_line(str(exc))
+    _error(f"internal error: {type(exc).__name__}: {first} (a bug in ebpf; run with --verbose for the traceback)")
+    if verbose:
+        traceback.print_exc()
+    return 70
 
 
 if __name__ == "__main__":

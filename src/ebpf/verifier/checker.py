@@ -74,6 +74,7 @@ _ST = int(Class.ST)
 _MEM = int(Mode.MEM)
 _MEMSX = int(Mode.MEMSX)
 _ATOMIC = int(Mode.ATOMIC)
+_PKT_OR_END = frozenset({RegType.PACKET, RegType.PACKET_META, RegType.PACKET_END})
 _SIZE_BYTES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}
 
 HINT_NULL = ("check the pointer returned by {fn} against NULL (if (!p) return ...;) before dereferencing it")
@@ -235,17 +236,30 @@ class Checker:
         live, precise = masks
         in_loop = False
         callback_site = pc in self.callback_sites
+        frames = st.frames
+        nframes = len(frames)
         for cp in cps:
+            # Quick necessary condition: the old state's live, precise constant scalars must have the
+            # same value now (both the range and the exact comparison require it).
+            possible = True
+            for i, r, v in cp.sig:
+                if i >= nframes:
+                    possible = False
+                    break
+                c = frames[i].regs[r]
+                if c.type != 1 or c.var_off != v:
+                    possible = False
+                    break
             if cp.branches > 0:
                 if callback_site:
-                    if states_equal(cp.state, st, live, precise=precise):
+                    if possible and states_equal(cp.state, st, live, precise=precise):
                         return True
                     if self._is_ancestor(st, cp):
                         _widen(cp.state, st)
                     continue
                 if self._is_ancestor(st, cp):
                     in_loop = True
-                    if states_equal(cp.state, st, live, exact=True):
+                    if possible and states_equal(cp.state, st, live, exact=True):
                         raise Reject(f"infinite loop detected at insn {pc}: the loop comes back to the same "
                                      "state, so it can never end", HINT_LOOP)
                     if self.probe_loops and not self.probing and not cp.probed and \
@@ -253,7 +267,7 @@ class Checker:
                         self.probes[pc] = self.probes.get(pc, 0) + 1
                         self._maybe_probe_loop(st, pc, cp)
                 continue
-            if states_equal(cp.state, st, live, precise=precise):
+            if possible and states_equal(cp.state, st, live, precise=precise):
                 return True
         if self.probing:
             return False
@@ -266,6 +280,8 @@ class Checker:
         self.prev_jmps_processed = self.jmps_processed
         snap = st.copy()
         cp = Checkpoint(snap, st.parent_cp, self.insn_processed)
+        cp.sig = tuple((i, r, reg.var_off) for i, f in enumerate(snap.frames) for r, reg in enumerate(f.regs[:10])
+                       if (live[i] & precise[i]) >> r & 1 and reg.type == 1 and reg.var_off.mask == 0)
         snap.parent_cp = None
         st.parent_cp = cp
         if len(cps) >= MAX_CHECKPOINTS_PER_INSN:
@@ -1036,7 +1052,7 @@ class Checker:
         return target
 
     def _branch_taken(self, dst: Reg, src: Reg, op: int, is32: bool) -> int:
-        if dst.type in PACKET_TYPES + (RegType.PACKET_END,) and src.type in PACKET_TYPES + (RegType.PACKET_END,):
+        if dst.type in _PKT_OR_END and src.type in _PKT_OR_END:
             return -1
         if dst.is_pointer or src.is_pointer:
             ptr, other = (dst, src) if dst.is_pointer else (src, dst)
@@ -1206,10 +1222,10 @@ class Checker:
         if func in PKT_CHANGING:
             for f in st.frames:
                 for i, r in enumerate(f.regs):
-                    if r.type in PACKET_TYPES + (RegType.PACKET_END,):
+                    if r.type in _PKT_OR_END:
                         f.regs[i] = Reg.scalar()
                 for slot in f.stack.values():
-                    if slot.spilled is not None and slot.spilled.type in PACKET_TYPES + (RegType.PACKET_END,):
+                    if slot.spilled is not None and slot.spilled.type in _PKT_OR_END:
                         slot.spilled = Reg.scalar()
         regs = st.regs
         if proto.callback_args:

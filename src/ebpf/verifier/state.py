@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ebpf.verifier.regs import PACKET_TYPES, Reg, RegType
 from ebpf.verifier.tnum import U64
@@ -65,9 +65,8 @@ class Frame:
         return f
 
 
-@dataclass(frozen=True)
-class PathStep:
-    """One branch decision: the conditional jump at ``insn`` was ``taken`` or not."""
+class PathStep(NamedTuple):
+    """One branch decision: the conditional jump at ``insn`` was ``taken`` or not (linked to the previous)."""
 
     insn: int
     taken: bool
@@ -139,10 +138,12 @@ class State:
 class Checkpoint:
     """A state remembered at a prune point, with the count of paths still being explored below it."""
 
-    __slots__ = ("state", "branches", "parent", "insn_processed", "jmps_processed", "probed")
+    __slots__ = ("state", "branches", "parent", "insn_processed", "jmps_processed", "probed", "sig")
 
     def __init__(self, state: State, parent: Checkpoint | None, insn_processed: int) -> None:
         self.state = state
+        self.sig: tuple[tuple[int, int, tuple[int, int]], ...] = ()
+        """(frame, register, tnum) of the live, precise constant scalars: a quick pre-check for pruning."""
         self.branches = 1
         self.parent = parent
         self.insn_processed = insn_processed

@@ -7,6 +7,16 @@ address of a mutable copy of the memory (0 without memory), ``r2`` = its length 
 ``r0`` is printed in hex and the exit status is 0; on failure a one-line message
 goes to stderr and the exit status is 1.
 
+Both ways the upstream runner (``bpf_conformance_runner --plugin_path ...``) starts
+a plugin are accepted exactly:
+
+- older runners: ``plugin MEM OPTIONS`` where ``MEM`` is ``""`` when the test has no
+  memory and ``OPTIONS`` is the whole ``--plugin_options`` text as ONE argument
+  (``""``, ``"--jit"`` or ``"--jit --budget 5000"``);
+- newer runners: ``plugin [MEM] [OPTION ...] [--elf]``, the memory only when the
+  test has some, with ``--elf`` meaning stdin holds the hex of an ELF object whose
+  ``main`` function (section ``.text`` or ``xdp``) is the program.
+
 Started once per test, so this module imports nothing heavy.
 """
 
@@ -15,6 +25,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+EXAMPLES = """examples:
+  echo 'b7 00 00 00 07 00 00 00 95 00 00 00 00 00 00 00' | ebpf conformance-plugin
+  echo '61 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00' | ebpf conformance-plugin '2a 00 00 00' --jit
+  bpf_conformance_runner --test_file_directory tests --plugin_path $(which ebpf-conformance-plugin)
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the plugin's arguments."""
@@ -22,6 +38,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jit", action="store_true", help="run with the LLVM JIT instead of the interpreter")
     parser.add_argument("--engine", default=None, help="engine name (interp, jit); overrides --jit")
     parser.add_argument("--budget", type=int, default=1_000_000, help="instruction budget (default 1000000)")
+    parser.add_argument("--elf", action="store_true",
+                        help="stdin holds the hex of an ELF object (its 'main' function is the program)")
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """Upstream's argument conventions as ordinary options.
+
+    Empty arguments (no memory, no plugin options) are dropped, and an argument
+    that starts with ``-`` and holds several words (the old runner's single
+    ``--plugin_options`` string) is split into words.
+    """
+    import shlex
+
+    out: list[str] = []
+    for arg in argv:
+        if not arg.strip():
+            continue
+        if arg.lstrip().startswith("-") and len(arg.split()) > 1:
+            out.extend(shlex.split(arg))
+        else:
+            out.append(arg.strip() if arg.lstrip().startswith("-") else arg)
+    return out
 
 
 def _hex_bytes(text: str, what: str) -> bytes:
@@ -33,7 +71,23 @@ def _hex_bytes(text: str, what: str) -> bytes:
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        raise EbpfError(f"{what} is not hex bytes") from None
+        bad = next((c for c in cleaned if c not in "0123456789abcdefABCDEF"), None)
+        why = f"'{bad}' is not a hex digit" if bad else f"odd number of hex digits ({len(cleaned)})"
+        raise EbpfError(f"{what} is not hex bytes: {why}") from None
+
+
+def _program_from_elf(data: bytes) -> bytes:
+    """The bytecode of the ``main`` program (or the only program) of an ELF object."""
+    from ebpf.errors import EbpfError
+    from ebpf.isa import encode_program
+    from ebpf.object import ObjectSpec
+
+    spec = ObjectSpec.from_bytes(data, name="conformance")
+    programs = spec.programs
+    if not programs:
+        raise EbpfError("the ELF object on stdin holds no programs")
+    prog = programs.get("main") or next(iter(programs.values()))
+    return encode_program(prog.instructions)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,8 +96,12 @@ def run(args: argparse.Namespace) -> int:
 
     code = _hex_bytes(sys.stdin.read(), "the program on stdin")
     if not code:
-        raise EbpfError("no program on stdin")
+        raise EbpfError("no program on stdin (expected hex bytes, e.g. 'b7 00 00 00 07 00 00 00 ...')")
+    if args.elf:
+        code = _program_from_elf(code)
     memory = _hex_bytes(args.memory, "the memory argument")
+    if args.budget < 1:
+        raise EbpfError(f"--budget must be at least 1, got {args.budget}")
     engine_name = args.engine or ("jit" if args.jit else "interp")
     if engine_name == "interp":
         from ebpf.vm.quickrun import run_raw
@@ -52,23 +110,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         from ebpf.vm.engines import get_engine
 
-        r0 = get_engine(engine_name).run_conformance(code, memory)
-    sys.stdout.write(f"{r0:x}\n")
+        options = {"budget": args.budget} if engine_name == "jit" else {}
+        r0 = get_engine(engine_name, **options).run_conformance(code, memory)
+    sys.stdout.write(f"{r0 & 0xFFFFFFFFFFFFFFFF:x}\n")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point without the ``ebpf`` dispatcher (for a dedicated console script).
+    """Entry point of the ``ebpf-conformance-plugin`` console script (upstream's calling convention)."""
+    from ebpf.cli.main import CommandParser, run_command
 
-    The memory hex may come anywhere among the options, including first
-    (``plugin MEM --jit``), as the upstream runner passes it.
-    """
-    from ebpf.cli.main import run_command
-
-    parser = argparse.ArgumentParser(prog="ebpf-conformance-plugin",
-                                     description="bpf_conformance plugin: run hex bytecode from stdin")
+    parser = CommandParser(prog="ebpf-conformance-plugin",
+                           description="bpf_conformance plugin: run hex bytecode from stdin, print r0 in hex",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="on error, print the full detail")
     configure(parser)
-    return run_command(run, parser.parse_args(argv))
+    try:
+        args = parser.parse_args(normalize_argv(list(sys.argv[1:] if argv is None else argv)))
+        return run_command(run, args)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -119,6 +119,77 @@ def _parse_attach_options(values: list[str], spec: Any) -> dict[str, str]:
     return out
 
 
+def _target_program_type(spelling: str) -> tuple[Any, Any] | None:
+    """Program type and expected attach type that a target spelling implies."""
+    from ebpf.kinds import AttachType, ProgType
+    from ebpf.link.targets import TargetKind, parse_target
+
+    try:
+        target = parse_target(spelling)
+    except Exception:  # noqa: BLE001 - attach reports bad spellings
+        return None
+    kind = target.kind
+    simple = {
+        TargetKind.TRACEPOINT: (ProgType.TRACEPOINT, None),
+        TargetKind.RAW_TRACEPOINT: (ProgType.RAW_TRACEPOINT, None),
+        TargetKind.TP_BTF: (ProgType.TRACING, AttachType.TRACE_RAW_TP),
+        TargetKind.KPROBE: (ProgType.KPROBE, None),
+        TargetKind.KRETPROBE: (ProgType.KPROBE, None),
+        TargetKind.KPROBE_MULTI: (ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI),
+        TargetKind.KRETPROBE_MULTI: (ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI),
+        TargetKind.UPROBE: (ProgType.KPROBE, None),
+        TargetKind.URETPROBE: (ProgType.KPROBE, None),
+        TargetKind.USDT: (ProgType.KPROBE, None),
+        TargetKind.PERF_EVENT: (ProgType.PERF_EVENT, None),
+        TargetKind.XDP: (ProgType.XDP, AttachType.XDP),
+        TargetKind.SOCKET: (ProgType.SOCKET_FILTER, None),
+        TargetKind.SK_LOOKUP: (ProgType.SK_LOOKUP, AttachType.SK_LOOKUP),
+        TargetKind.NETFILTER: (ProgType.NETFILTER, AttachType.NETFILTER),
+        TargetKind.ITER: (ProgType.TRACING, AttachType.TRACE_ITER),
+        TargetKind.FENTRY: (ProgType.TRACING, AttachType.TRACE_FENTRY),
+        TargetKind.FEXIT: (ProgType.TRACING, AttachType.TRACE_FEXIT),
+        TargetKind.FMOD_RET: (ProgType.TRACING, AttachType.MODIFY_RETURN),
+        TargetKind.LSM: (ProgType.LSM, AttachType.LSM_MAC),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind is TargetKind.TCX:
+        egress = (target.direction or "ingress") == "egress"
+        return ProgType.SCHED_CLS, AttachType.TCX_EGRESS if egress else AttachType.TCX_INGRESS
+    if kind is TargetKind.CGROUP and target.attach_type is not None:
+        at = target.attach_type
+        name = AttachType(at).name
+        if at in (AttachType.CGROUP_INET_INGRESS, AttachType.CGROUP_INET_EGRESS):
+            prog = ProgType.CGROUP_SKB
+        elif name.endswith(("SOCK_CREATE", "SOCK_RELEASE", "POST_BIND")):
+            prog = ProgType.CGROUP_SOCK
+        elif at == AttachType.CGROUP_SOCK_OPS:
+            prog = ProgType.SOCK_OPS
+        elif at == AttachType.CGROUP_DEVICE:
+            prog = ProgType.CGROUP_DEVICE
+        elif at == AttachType.CGROUP_SYSCTL:
+            prog = ProgType.CGROUP_SYSCTL
+        elif at in (AttachType.CGROUP_GETSOCKOPT, AttachType.CGROUP_SETSOCKOPT):
+            prog = ProgType.CGROUP_SOCKOPT
+        else:
+            prog = ProgType.CGROUP_SOCK_ADDR
+        return prog, at
+    return None
+
+
+def _apply_target_types(spec: Any, targets: dict[str, str]) -> None:
+    """Give programs of no known type (BCC-style ``bcc/NAME`` sections) the type their target implies."""
+    from ebpf.kinds import ProgType
+
+    for name, spelling in targets.items():
+        ps = spec.programs[name]
+        if ps.type != ProgType.UNSPEC:
+            continue
+        implied = _target_program_type(spelling)
+        if implied is not None:
+            ps.type, ps.attach_type = implied
+
+
 def _kprobe_fallbacks(spec: Any, explicit: dict[str, str], notices: list[str]) -> dict[str, str]:
     """Turn kprobe programs/targets on syscall functions into syscall tracepoints when kprobes are absent."""
     from ebpf.kinds import ProgType
@@ -362,6 +433,54 @@ def _dump_state(coll: Any, spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return maps, globals_
 
 
+def _start_process_tracker(coll: Any, runner: _Runner) -> Any:
+    """Record process names at exec while tracing, when a map may be keyed by PID (4-byte integer keys)."""
+    from ebpf.kinds import MapType
+
+    candidates = [m for m in coll.maps.values()
+                  if getattr(m, "key_size", 0) == 4 and getattr(m, "type", None) in
+                  (MapType.HASH, MapType.LRU_HASH, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH)]
+    if not candidates:
+        return None
+    try:
+        from ebpf.symbols.processes import ProcessNameTracker
+
+        return ProcessNameTracker()
+    except Exception as exc:  # noqa: BLE001 - names are a nicety; the run goes on without them
+        runner.notice(f"process names unavailable: {exc}")
+        return None
+
+
+def _name_pids(maps: dict[str, Any], known: dict[int, str]) -> None:
+    """Add ``pids`` (pid -> command name) to maps whose keys look like process ids."""
+    from ebpf.symbols.processes import looks_like_pids, process_name
+
+    for data in maps.values():
+        entries = data.get("entries")
+        if not entries:
+            continue
+        keys = [k for k, _ in entries]
+        if looks_like_pids(keys, known):
+            data["pids"] = {str(k): process_name(k, known) or "?" for k in keys}
+
+
+def _print_pid_table(runner: _Runner, name: str, data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    entries = sorted(data["entries"], key=lambda kv: kv[1] if isinstance(kv[1], int) else 0, reverse=True)
+    numeric = all(isinstance(v, int) for _, v in entries)
+    table = Table(title=f"map {name} ({data['type']}, {len(entries)} entries, keyed by process)",
+                  title_justify="left")
+    table.add_column("PID", justify="right")
+    table.add_column("COMM")
+    table.add_column("COUNT" if numeric else "VALUE", justify="right" if numeric else "left")
+    for key, value in entries[:MAX_ROWS]:
+        table.add_row(str(key), data["pids"].get(str(key), "?"), _format_scalar(value))
+    if len(entries) > MAX_ROWS:
+        table.add_row("...", "", f"({len(entries) - MAX_ROWS} more; --json shows all)")
+    runner.out.print(table)
+
+
 def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -372,6 +491,9 @@ def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]
         if data.get("entries") is None:
             extra = f", {data['stacks']} stacks" if "stacks" in data else ""
             runner.out.print(f"map {name} ({data['type']}{extra})")
+            continue
+        if "pids" in data:
+            _print_pid_table(runner, name, data)
             continue
         entries = data["entries"]
         table = Table(title=f"map {name} ({data['type']}, {len(entries)} entries)", title_justify="left")
@@ -404,11 +526,13 @@ def run(args: argparse.Namespace) -> int:
         raise EbpfError("--duration must not be negative")
     spec = _read_spec(args.object)
     targets = _parse_attach_options(args.attach, spec)
+    _apply_target_types(spec, targets)
     notices: list[str] = []
     targets = _kprobe_fallbacks(spec, targets, notices)
     for notice in notices:
         runner.notice(notice)
     coll = load(spec)
+    tracker = _start_process_tracker(coll, runner)
     links: list[Any] = []
     link_records: list[dict[str, Any]] = []
     streams: list[_Stream] = []
@@ -460,7 +584,11 @@ def run(args: argparse.Namespace) -> int:
         maps, globals_ = _dump_state(coll, spec)
         for s in streams:
             s.reader.close()
+        if tracker is not None:
+            _name_pids(maps, tracker.names())
     finally:
+        if tracker is not None:
+            tracker.close()
         coll.close()
     if runner.json:
         doc = {"object": str(args.object), "attached": [r["description"] for r in link_records],
