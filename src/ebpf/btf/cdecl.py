@@ -49,7 +49,7 @@ def _wrap(inner: str) -> str:
 
 
 def declaration(btf, type_id: int, inner: str = "", base: BaseNamer = plain_base_name,
-                params: Callable[[FuncProto], str] | None = None, _depth: int = 0) -> str:
+                params: Callable[[FuncProto, int], str] | None = None, _depth: int = 0) -> str:
     """The C declaration of ``inner`` (an identifier, may be empty) with type ``type_id``."""
     if _depth > MAX_DECL_DEPTH:
         raise BTFError(f"type id {type_id}: declarator nesting deeper than {MAX_DECL_DEPTH} (a loop?)")
@@ -59,7 +59,7 @@ def declaration(btf, type_id: int, inner: str = "", base: BaseNamer = plain_base
     if isinstance(t, Array):
         return declaration(btf, t.type, f"{_wrap(inner)}[{t.nelems}]", base, params, _depth + 1)
     if isinstance(t, FuncProto):
-        plist = params(t) if params is not None else param_list(btf, t, base)
+        plist = params(t, _depth + 1) if params is not None else param_list(btf, t, base, _depth + 1)
         return declaration(btf, t.type, f"{_wrap(inner)}({plist})", base, params, _depth + 1)
     if isinstance(t, TypeTag):
         return declaration(btf, t.type, inner, base, params, _depth + 1)
@@ -89,7 +89,7 @@ def declaration(btf, type_id: int, inner: str = "", base: BaseNamer = plain_base
     raise BTFError(f"type id {type_id} ({t.kind.name}) cannot appear in a C declaration")
 
 
-def param_list(btf, proto: FuncProto, base: BaseNamer = plain_base_name) -> str:
+def param_list(btf, proto: FuncProto, base: BaseNamer = plain_base_name, _depth: int = 0) -> str:
     """The parameter list of a prototype (types only, as bpftool prints them)."""
     if not proto.params:
         return "void"
@@ -98,7 +98,7 @@ def param_list(btf, proto: FuncProto, base: BaseNamer = plain_base_name) -> str:
         if p.type == 0 and i == len(proto.params) - 1:
             out.append("...")
         else:
-            out.append(declaration(btf, p.type, "", base))
+            out.append(declaration(btf, p.type, "", base, None, _depth + 1))
     return ", ".join(out)
 
 

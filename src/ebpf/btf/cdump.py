@@ -58,7 +58,7 @@ FOOTER = """#ifndef BPF_NO_PRESERVE_ACCESS_INDEX
 
 
 @contextmanager
-def _deep_recursion(limit: int = 20000):
+def _deep_recursion(limit: int = 10000):
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, limit))
     try:
@@ -260,7 +260,7 @@ class CDumper:
             return t.name
         return base
 
-    def _params(self, proto: FuncProto) -> str:
+    def _params(self, proto: FuncProto, depth: int = 0) -> str:
         if not proto.params:
             return "void"
         parts = []
@@ -268,7 +268,7 @@ class CDumper:
             if p.type == 0 and i == len(proto.params) - 1:
                 parts.append("...")
             else:
-                parts.append(declaration(self.btf, p.type, "", self._base(0), self._params))
+                parts.append(declaration(self.btf, p.type, "", self._base(0), self._params, depth + 1))
         return ", ".join(parts)
 
     def _decl(self, type_id: int, name: str, lvl: int) -> str:

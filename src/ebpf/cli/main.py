@@ -44,8 +44,8 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         """Print the one-line usage error and exit with status 2."""
-        name = self.prog.removeprefix("ebpf ")
-        _error(f"{name}: {message} (see '{self.prog} --help')")
+        name = "" if self.prog == "ebpf" else self.prog.removeprefix("ebpf ") + ": "
+        _error(f"{name}{message} (see '{self.prog} --help')")
         sys.exit(2)
 
 
@@ -67,7 +67,9 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"ebpf: error: {message}\n")
+    from ebpf.cli.output import printable_text
+
+    sys.stderr.write(f"ebpf: error: {printable_text(message)}\n")
 
 
 def _one_line(message: str) -> tuple[str, str]:

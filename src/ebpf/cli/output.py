@@ -11,10 +11,14 @@ Conventions every command follows:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
-__all__ = ["console", "hexdump", "jsonable", "print_json"]
+__all__ = ["PIPE_WIDTH", "console", "hexdump", "jsonable", "plain_row", "print_json", "printable_text"]
+
+PIPE_WIDTH = 160
+"""Width of rich output that goes to a pipe or file (a terminal's own width is used otherwise)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -58,7 +62,32 @@ def console() -> Any:
             self.quiet = True
             raise BrokenPipeError
 
-    return _PipeConsole()
+    width = None
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        width = PIPE_WIDTH  # piped or redirected: do not squeeze tables into 80 columns
+    return _PipeConsole(width=width)
+
+
+def plain_row(table: Any, *cells: object) -> None:
+    """Add a row to a rich table with every cell taken literally (never parsed as markup).
+
+    Names read from object files can contain ``[`` and ``]``; rich would treat them
+    as style tags and fail on ``[/]``.
+    """
+    from rich.text import Text
+
+    table.add_row(*(Text(printable_text(str(cell))) for cell in cells))
+
+
+def printable_text(text: str) -> str:
+    """``text`` with control characters (line breaks, escape sequences) shown escaped.
+
+    Names taken from damaged files (symbols, sections) may hold any byte; escaped,
+    an error message stays one harmless line.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def hexdump(data: bytes) -> str:

@@ -43,6 +43,8 @@ BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
 HEADER_SIZE = 8
 PAGE_SIZE = mmap.PAGESIZE
+DEFAULT_BATCH_SIZE = 4096
+"""Records decoded per batch by default (a batch's Python objects stay in the CPU caches)."""
 
 
 def _map_fd_and_size(source: Any, max_entries: int | None) -> tuple[int, int, str]:
@@ -78,12 +80,17 @@ class RingBuffer:
     decoder with ``decode``) decides what records become; ``None`` gives ``bytes``.
     ``callback``, if given, is called with every record by :meth:`poll` and
     :meth:`consume`; without it records are returned in lists by :meth:`read`.
-    ``named=False`` makes flat structs plain tuples instead of named tuples (fastest).
+    ``named=False`` makes flat structs plain tuples instead of records with named fields.
     Without ``value_type``, the map's ``value_type`` attribute is used if it has one.
+
+    ``batch_size`` caps how many records one :meth:`read` returns (and how many a
+    callback receives between two decodes): batches that fit the CPU caches decode
+    about twice as fast as one batch of the whole ring. ``None`` removes the cap.
     """
 
     def __init__(self, source: Any, *, value_type: Any = None, callback: Callable[[Any], Any] | None = None,
-                 max_entries: int | None = None, named: bool = True) -> None:
+                 max_entries: int | None = None, named: bool = True,
+                 batch_size: int | None = DEFAULT_BATCH_SIZE) -> None:
         self.fd, self.size, self.name = _map_fd_and_size(source, max_entries)
         self._source = source  # keep the map (and its descriptor) alive
         if self.size <= 0 or self.size & (self.size - 1) or self.size % PAGE_SIZE:
@@ -92,6 +99,10 @@ class RingBuffer:
             value_type = _btf_value_type(source)
         self.decoder: RecordDecoder = decoder_for(value_type, named=named)
         self.callback = callback
+        if batch_size is not None and batch_size <= 0:
+            raise MapError(f"ring buffer batch_size must be positive, got {batch_size}")
+        self.batch_size = batch_size
+        """The most records one :meth:`read` returns by default (None: all available)."""
         self.mask = self.size - 1
         try:
             self._cons_map = mmap.mmap(self.fd, PAGE_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
@@ -160,12 +171,14 @@ class RingBuffer:
 
     # -- consuming ------------------------------------------------------------------------------
 
-    def _drain(self, limit: int | None = None) -> list[Any]:
-        """Decode every committed record (up to ``limit``) and advance the consumer position."""
+    def _drain(self, limit: int | None = None, stop: int | None = None) -> list[Any]:
+        """Decode the committed records (up to ``limit``, before position ``stop``); advance the consumer."""
         if self._closed:
             raise EbpfError("ring buffer is closed")
         cons = self._cons[0]
         prod = self._prod[0]
+        if stop is not None and stop < prod:
+            prod = stop
         out: list[Any] = []
         if cons == prod:
             return out
@@ -218,7 +231,12 @@ class RingBuffer:
         return out
 
     def read(self, timeout: float | None = 0, limit: int | None = None) -> list[Any]:
-        """Records available now (waiting up to ``timeout`` seconds for the first; None waits forever)."""
+        """Records available now, at most ``limit`` (default :attr:`batch_size`).
+
+        Waits up to ``timeout`` seconds for the first record (None waits forever).
+        """
+        if limit is None:
+            limit = self.batch_size
         out = self._drain(limit)
         if out or timeout == 0:
             return out
@@ -232,15 +250,24 @@ class RingBuffer:
         return out
 
     def consume(self) -> int:
-        """Hand every available record to the callback without waiting; returns how many."""
-        records = self._drain()
-        if self.callback is not None:
-            cb = self.callback
-            for r in records:
-                cb(r)
-        else:
-            self._pending.extend(records)
-        return len(records)
+        """Hand every record available now to the callback, batch by batch, without waiting; returns how many.
+
+        Records the producer commits meanwhile are left for the next call, so a
+        producer faster than the callback cannot keep this from returning.
+        """
+        stop = self._prod[0]
+        total = 0
+        while True:
+            records = self._drain(self.batch_size, stop)
+            if not records:
+                return total
+            total += len(records)
+            if self.callback is not None:
+                cb = self.callback
+                for r in records:
+                    cb(r)
+            else:
+                self._pending.extend(records)
 
     def poll(self, timeout: float | None = None) -> int:
         """Wait up to ``timeout`` seconds (None: until records arrive) and consume; returns how many."""
@@ -261,7 +288,9 @@ class RingBuffer:
             yield from self.read(timeout=None)
 
     async def read_async(self, limit: int | None = None) -> list[Any]:
-        """Wait without blocking the event loop, then return the available records."""
+        """Wait without blocking the event loop, then return the available records (up to ``limit``)."""
+        if limit is None:
+            limit = self.batch_size
         out = self._drain(limit)
         while not out:
             loop = asyncio.get_running_loop()

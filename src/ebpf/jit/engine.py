@@ -31,10 +31,10 @@ class JitEngine:
 
     def run_conformance(self, code: bytes, memory: bytes) -> int:
         """Run conformance bytecode: ``r1`` = copy of ``memory`` (or 0), ``r2`` = its length."""
-        from ebpf.conformance import conformance_helpers
         from ebpf.isa import decode_program
         from ebpf.jit.runner import JitProgram
         from ebpf.vm.memory import Memory, RegionKind
+        from ebpf.vm.quickrun import conformance_helpers
 
         mem = Memory()
         jit = JitProgram(decode_program(code), mem, conformance_helpers(), budget=self.budget or 1_000_000,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from ebpf.errors import HelperError, InstructionBudgetExceeded, MemoryAccessErro
 from ebpf.isa import Instruction
 from ebpf.jit.compiler import HELPER_TYPE, NativeCode, compile_ir
 from ebpf.jit.translate import (
+    HASH_REFILL_HELPER,
     HOOKED_LOAD_HELPER,
     LD_ABS_HELPER,
     LD_IND_HELPER,
@@ -63,7 +63,8 @@ class JitProgram:
         self.budget = budget
         self.make_context = make_context
         self._ld_packet = ld_packet
-        natives = {n: "native" for n in self._inlinable(helpers)} if native_helpers else {}
+        called = {i.imm for i in self.slots if i.is_helper_call} & NATIVE_HELPER_NUMBERS
+        natives = {n: "native" for n in self._inlinable(helpers, called)} if native_helpers and called else {}
         options = TranslateOptions(checked=checked, resolve_pseudo=resolve_pseudo, native_helpers=natives,
                                    ctx_pointer_offsets=ctx_pointer_offsets, map_layout=map_layout)
         translator = Translator(self.slots, options)
@@ -84,19 +85,24 @@ class JitProgram:
             stack = memory.alloc(STACK_SIZE * MAX_CALL_DEPTH, "stack", RegionKind.STACK)
         self.stack = stack
         self.env = (ctypes.c_uint64 * int(EnvSlot.COUNT))()
+        self.env[EnvSlot.FRAME] = self.frame_pointer
+        self._run_native = self.code.bind(ctypes.addressof(self.env))
+        self._generation = _generation_of(memory)
+        self._synced_generation = -1
         self._table: Any = None
         self._table_key: tuple[tuple[int, int, bool, bool, bool], ...] | None = None
         self._error: BaseException | None = None
         self._context: Any = None
         self._dispatch = HELPER_TYPE(self._helper)
         self.env[EnvSlot.HELPER_CB] = ctypes.cast(self._dispatch, ctypes.c_void_p).value or 0
-        self.env[EnvSlot.PRANDOM] = random.getrandbits(64) | 1
+        self.env[EnvSlot.PRANDOM] = int.from_bytes(os.urandom(8), "little") | 1
         self.env[EnvSlot.CPU] = 0
         self._out = (ctypes.c_uint64 * 2)()
+        self._budget_set = -1
 
     @staticmethod
-    def _inlinable(helpers: Any) -> set[int]:
-        """Helpers to implement natively: those not overridden by the user's registry."""
+    def _inlinable(helpers: Any, called: set[int]) -> set[int]:
+        """Helpers (of those ``called``) to implement natively: those not overridden by the user's registry."""
         try:
             from ebpf.vm.runtime import default_registry
 
@@ -104,7 +110,7 @@ class JitProgram:
         except ImportError:  # pragma: no cover
             defaults = None
         result = set()
-        for number in NATIVE_HELPER_NUMBERS:
+        for number in called:
             fn = _registry_get(helpers, number)
             if fn is None or (defaults is not None and fn is _registry_get(defaults, number)):
                 result.add(number)
@@ -118,6 +124,11 @@ class JitProgram:
         return self.stack.base + self.stack.size
 
     def _sync_regions(self) -> None:
+        generation = self._generation()
+        if generation is not None:
+            if generation == self._synced_generation:
+                return
+            self._synced_generation = generation
         regions = self.memory.regions
         key = tuple((r.base, r.size, r.writable, getattr(r, "readable", True), getattr(r, "load_hook", None) is None)
                     for r in regions)
@@ -152,16 +163,19 @@ class JitProgram:
                 value = self.memory.load(self._ctx_base + off, 4) if self._ctx_base else 0
             env[EnvSlot.CTX_SHADOW + slot] = value & _MASK64
 
+    def _prepare_ctx(self, r1: int) -> None:
+        region = self.memory.find(r1, 1) if r1 else None
+        self._ctx_hook = getattr(region, "load_hook", None) if region is not None else None
+        self._ctx_base = r1 if region is not None else 0
+        self._fill_ctx_shadow()
+
     def _prepare(self, context: Any, r1: int = 0) -> None:
         self._sync_regions()
         if self.ctx_shadow_offsets:
-            region = self.memory.find(r1, 1) if r1 else None
-            self._ctx_hook = getattr(region, "load_hook", None) if region is not None else None
-            self._ctx_base = r1 if region is not None else 0
-            self._fill_ctx_shadow()
+            self._prepare_ctx(r1)
         env = self.env
         env[EnvSlot.FAULT_KIND] = 0
-        env[EnvSlot.BUDGET_INIT] = self.budget
+        env[EnvSlot.BUDGET_INIT] = self._budget_set = self.budget
         env[EnvSlot.TAIL_PENDING] = 0
         if context is not None:
             env[EnvSlot.CPU] = getattr(context, "cpu", 0)
@@ -180,6 +194,11 @@ class JitProgram:
                     if r3 and r2 < 8 and value >> (8 * r2 - 1):
                         value -= 1 << (8 * r2)
                     return value & _MASK64
+                if number == HASH_REFILL_HELPER:
+                    owner = self.memory.owner_at(r1)
+                    added = owner.native_refill() if owner is not None else 0
+                    self._sync_regions()
+                    return added
                 if number in (LD_ABS_HELPER, LD_IND_HELPER) and self._ld_packet is not None:
                     return self._ld_packet(ctx, r2, r3, pc) & _MASK64
                 raise VMError("legacy packet loads (LD_ABS/LD_IND) need a socket buffer context", pc=pc)
@@ -236,13 +255,23 @@ class JitProgram:
         """Run once with ``r1``/``r2`` as given; returns ``r0``. Tail calls are followed."""
         if context is None and self.make_context is not None:
             context = self.make_context()
-        self._prepare(context, r1)
-        r0 = self.code.entry(r1 & _MASK64, r2 & _MASK64, self.frame_pointer, ctypes.addressof(self.env))
-        if self.env[EnvSlot.FAULT_KIND]:
-            if self.env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
+        if self._generation() != self._synced_generation:
+            self._sync_regions()
+        if self.ctx_shadow_offsets:
+            self._prepare_ctx(r1)
+        env = self.env
+        if self.budget != self._budget_set:
+            env[EnvSlot.BUDGET_INIT] = self._budget_set = self.budget
+        if context is not None:
+            env[EnvSlot.CPU] = getattr(context, "cpu", 0)
+        self._error = None
+        self._context = context
+        r0 = self._run_native(r1, r2)  # resets the fault word and the budget itself
+        if env[EnvSlot.FAULT_KIND]:
+            if env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                 return self._follow_tail_call(context)
             self._raise_fault()
-        return int(r0)
+        return r0
 
     def _follow_tail_call(self, context: Any) -> int:
         target = context.pending_tail_call
@@ -254,7 +283,8 @@ class JitProgram:
         if isinstance(jit, JitProgram):
             context.program = target
             jit._prepare(context, ctx_address)
-            r0 = jit.code.entry(ctx_address, 0, jit.frame_pointer, ctypes.addressof(jit.env))
+            jit._error = None
+            r0 = jit._run_native(ctx_address, 0)
             if jit.env[EnvSlot.FAULT_KIND]:
                 if jit.env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                     return jit._follow_tail_call(context)
@@ -288,6 +318,35 @@ class JitProgram:
     def function_address(self, start: int) -> int:
         """Native address of the BPF function starting at slot ``start``."""
         return self.code.function_addresses[start]
+
+
+def _generation_of(memory: Any) -> Callable[[], int | None]:
+    """A function giving a number that changes whenever ``memory``'s region table changes.
+
+    Uses ``memory.generation`` when the memory keeps one; otherwise counts the
+    memory's region insertions and removals itself, so that a run does not rebuild
+    (or even compare) the region table unless a region came or went.
+    """
+    if hasattr(type(memory), "generation") or hasattr(memory, "generation"):
+        return lambda: memory.generation
+    counter = getattr(memory, "_jit_generation", None)
+    if counter is None:
+        insert, remove = getattr(memory, "_insert", None), getattr(memory, "remove", None)
+        if insert is None or remove is None:
+            return lambda: None
+        counter = memory._jit_generation = [0]
+
+        def counted_insert(region: Any) -> None:
+            counter[0] += 1
+            insert(region)
+
+        def counted_remove(region: Any) -> None:
+            counter[0] += 1
+            remove(region)
+
+        memory._insert = counted_insert
+        memory.remove = counted_remove
+    return lambda: counter[0]
 
 
 def _registry_get(helpers: Any, number: int) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from ebpf.errors import InstructionError
 from ebpf.isa import AluOp, AtomicOp, CallSrc, Class, Instruction, JmpOp, Mode, PseudoSrc, Size, Source
@@ -55,6 +56,8 @@ class EnvSlot(IntEnum):
     """The region cache of stores (``CACHE_*`` serves loads), so copies between two regions stay fast."""
     WCACHE_END = 33
     WCACHE_FLAGS = 34
+    FRAME = 35
+    """``r10`` of the entry frame, for :func:`ebpf_pyentry`."""
     COUNT = 40
 
 
@@ -82,6 +85,8 @@ REGION_HOOKED = 4
 
 # Pseudo helper numbers the JIT passes to the dispatcher for a hooked load.
 HOOKED_LOAD_HELPER = -3
+HASH_REFILL_HELPER = -4
+"""Pseudo helper number native hash map inserts call when the map's free-slot stack is empty."""
 
 # Pseudo helper numbers the JIT passes to the dispatcher for instructions it delegates.
 LD_ABS_HELPER = -1
@@ -98,8 +103,9 @@ class TranslateOptions:
     """Value of an ``lddw`` with a pseudo source (map reference, map value, function)."""
     native_helpers: dict[int, str] = field(default_factory=dict)
     """Helper numbers implemented inline in IR (number -> IR snippet kind)."""
-    map_layout: Callable[[int], ArrayLayout | None] | None = None
-    """Layout of the map whose object address is given, when the JIT may access it natively."""
+    map_layout: Callable[[int], Any] | None = None
+    """Layout of the map whose object address is given, when the JIT may access it natively: an
+    :class:`ArrayLayout`, a :class:`~ebpf.vm.maps.hash.NativeHashLayout`, or None."""
     ctx_pointer_offsets: frozenset[int] = frozenset()
     """Offsets of 4-byte context fields that stand for pointers (converted as the kernel converts them)."""
 
@@ -118,6 +124,8 @@ class ArrayLayout:
 
 
 MAP_LOOKUP_ELEM = 1
+MAP_UPDATE_ELEM = 2
+MAP_DELETE_ELEM = 3
 
 
 def function_starts(slots: Sequence[Instruction]) -> list[int]:
@@ -643,10 +651,14 @@ class _Func:
             number = self.reg(insn.dst)
         else:
             number = str(insn.imm)
-        if insn.is_helper_call and insn.imm == MAP_LOOKUP_ELEM:
-            layout = self.t.array_layout_for_call(pc)
-            if layout is not None:
-                self.set_reg(0, self.native_array_lookup(pc, layout, args[1]))
+        if insn.is_helper_call and insn.imm in (MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, MAP_DELETE_ELEM):
+            layout = self.t.map_layout_for_call(pc)
+            if isinstance(layout, ArrayLayout):
+                if insn.imm == MAP_LOOKUP_ELEM:
+                    self.set_reg(0, self.native_array_lookup(pc, layout, args[1]))
+                    return
+            elif layout is not None and (insn.imm != MAP_UPDATE_ELEM or layout.native_update):
+                self.set_reg(0, self.native_hash_call(pc, insn.imm, layout, args))
                 return
         native = self.t.native_helper(insn.imm) if not insn.is_callx else None
         if native is not None:
@@ -661,6 +673,24 @@ class _Func:
         self.emit(f"{r} = call i64 {fn}(ptr %env, i64 {number}, {arglist}, i64 %fp, i64 {pc})")
         self.check_fault_after_call(pc)
         self.set_reg(0, r)
+
+    def native_hash_call(self, pc: int, number: int, layout: Any, args: list[str]) -> str:
+        """``bpf_map_{lookup,update,delete}_elem`` on a hash map with a native index."""
+        name = self.t.hash_map_name(layout)
+        self.checked(args[1], layout.key_size, False, pc, False, -1)
+        r = self.tmp()
+        if number == MAP_LOOKUP_ELEM:
+            cpu = self.env_load(EnvSlot.CPU)
+            self.emit(f"{r} = call i64 @{name}_lookup(i64 {args[1]}, i64 {cpu})")
+        elif number == MAP_DELETE_ELEM:
+            self.emit(f"{r} = call i64 @{name}_delete(i64 {args[1]})")
+        else:
+            self.checked(args[2], layout.value_size, False, pc, False, -1)
+            cpu = self.env_load(EnvSlot.CPU)
+            self.emit(f"{r} = call i64 @{name}_update(i64 {args[1]}, i64 {args[2]}, i64 {args[3]}, i64 {cpu}, "
+                      f"ptr %env, i64 {pc})")
+            self.check_fault_after_call(pc)
+        return r
 
     def native_array_lookup(self, pc: int, layout: ArrayLayout, key_ptr: str) -> str:
         """``bpf_map_lookup_elem`` on an array map, in native code: bounds-checked index arithmetic."""
@@ -888,9 +918,9 @@ class Translator:
                 plain_move = insn.opcode == (Class.ALU64 | AluOp.MOV | Source.X) and insn.off == 0
                 if not plain_move and (insn.dst in regs or (insn.opcode & Source.X and insn.src in regs)):
                     escapes = True  # arithmetic on the context pointer
-            elif insn.is_call and regs & {1, 2, 3, 4, 5}:
-                if insn.is_local_call or has_subprograms or insn.is_callx:
-                    escapes = True  # a BPF function (or a callback) would receive the context
+            elif (insn.is_call and regs & {1, 2, 3, 4, 5}
+                  and (insn.is_local_call or has_subprograms or insn.is_callx)):
+                escapes = True  # a BPF function (or a callback) would receive the context
         self.ctx_shadow_offsets = {slot: off for off, slot in slot_of.items()}
         self.ctx_escapes = escapes
         return loads
@@ -936,14 +966,25 @@ class Translator:
             i -= 1
         return None
 
-    def array_layout_for_call(self, pc: int) -> ArrayLayout | None:
-        """The array layout of the map a ``bpf_map_lookup_elem`` at ``pc`` is called on, if constant."""
+    def map_layout_for_call(self, pc: int) -> Any:
+        """The native layout (array or hash index) of the map a map helper at ``pc`` is called on, if constant."""
         if self.options.map_layout is None:
             return None
         address = self.constant_register_value(pc, 1)
         if address is None:
             return None
         return self.options.map_layout(address)
+
+    def hash_map_name(self, layout: Any) -> str:
+        """IR name prefix of the native helpers of a hash map (generated on first use)."""
+        name = self._hash_maps.get(layout.object_address)
+        if name is None:
+            from ebpf.jit.native_maps import hash_map_functions
+
+            name = f"hm{len(self._hash_maps)}"
+            self._hash_maps[layout.object_address] = name
+            self._globals.append(hash_map_functions(name, layout))
+        return name
 
     def native_helper(self, number: int):
         """An IR generator for helpers implemented natively, or None."""
@@ -954,6 +995,7 @@ class Translator:
         parts = [_PRELUDE]
         bounds = self.starts + [len(self.slots)]
         self._globals: list[str] = []
+        self._hash_maps: dict[int, str] = {}
         for start, end in zip(bounds, bounds[1:]):
             func = _Func(self, start, end)
             self._leader_set = func.leaders
@@ -1058,6 +1100,10 @@ declare i16 @llvm.bswap.i16(i16)
 declare i32 @llvm.bswap.i32(i32)
 declare i64 @llvm.bswap.i64(i64)
 declare i32 @clock_gettime(i32, ptr)
+declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)
+declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
+declare i64 @PyLong_AsUnsignedLongLongMask(ptr)
+declare ptr @PyLong_FromUnsignedLongLong(i64)
 
 !0 = !{!"branch_weights", i32 2000, i32 1}
 !1 = !{!"branch_weights", i32 1, i32 2000}
@@ -1131,6 +1177,8 @@ miss:
 }
 """.strip()
 
+# ebpf_pyentry is a METH_FASTCALL C function (self = the env address as an int, args = r1, r2) that
+# CPython calls directly: a run costs no ctypes argument conversion.
 # ebpf_repeat times the runs with CLOCK_THREAD_CPUTIME_ID (3): like the kernel's test-run timer,
 # which stops while the task is rescheduled, it does not count time other processes took.
 _ENTRY = """
@@ -1139,8 +1187,27 @@ define i64 @ebpf_entry(i64 %r1, i64 %r2, i64 %fp, ptr %env) {
   %b = load i64, ptr %binit
   %bp = getelementptr inbounds i64, ptr %env, i64 2
   store i64 %b, ptr %bp
+  %fk = getelementptr inbounds i64, ptr %env, i64 3
+  store i64 0, ptr %fk
+  %tp = getelementptr inbounds i64, ptr %env, i64 14
+  store i64 0, ptr %tp
   %r = call i64 @f0(i64 %r1, i64 %r2, i64 0, i64 0, i64 0, i64 %fp, i64 0, ptr %env)
   ret i64 %r
+}
+
+define ptr @ebpf_pyentry(ptr %self, ptr %args, i64 %nargs) {
+  %envi = call i64 @PyLong_AsUnsignedLongLongMask(ptr %self)
+  %env = inttoptr i64 %envi to ptr
+  %a0 = load ptr, ptr %args
+  %r1 = call i64 @PyLong_AsUnsignedLongLongMask(ptr %a0)
+  %a1p = getelementptr inbounds ptr, ptr %args, i64 1
+  %a1 = load ptr, ptr %a1p
+  %r2 = call i64 @PyLong_AsUnsignedLongLongMask(ptr %a1)
+  %fpp = getelementptr inbounds i64, ptr %env, i64 35
+  %fp = load i64, ptr %fpp
+  %r = call i64 @ebpf_entry(i64 %r1, i64 %r2, i64 %fp, ptr %env)
+  %o = call ptr @PyLong_FromUnsignedLongLong(i64 %r)
+  ret ptr %o
 }
 
 define i64 @ebpf_repeat(i64 %r1, i64 %r2, i64 %fp, ptr %env, i64 %n, ptr %out) {
@@ -1199,6 +1266,6 @@ def translate(slots: Sequence[Instruction], options: TranslateOptions | None = N
     return Translator(slots, options).module()
 
 
-__all__ = ["ArrayLayout", "EnvSlot", "FaultKind", "HOOKED_LOAD_HELPER", "MAX_CTX_SHADOW", "REGION_HOOKED", "NATIVE_HELPER_NUMBERS", "REGION_READ", "REGION_WRITE", "TranslateOptions",
+__all__ = ["ArrayLayout", "EnvSlot", "FaultKind", "HASH_REFILL_HELPER", "HOOKED_LOAD_HELPER", "MAX_CTX_SHADOW", "REGION_HOOKED", "NATIVE_HELPER_NUMBERS", "REGION_READ", "REGION_WRITE", "TranslateOptions",
            "Translator", "function_starts", "translate", "LD_ABS_HELPER", "LD_IND_HELPER", "STACK_SIZE",
            "MAX_CALL_DEPTH", "CallSrc", "Size"]

@@ -73,12 +73,20 @@ class JitVMProgram(Program):
                                    ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()))
         return self._jit
 
-    def _map_layout(self, address: int) -> ArrayLayout | None:
-        """Native layout of the array map referenced by ``address`` (None for other maps)."""
+    def _map_layout(self, address: int) -> Any:
+        """Native layout of the map referenced by ``address``: an :class:`ArrayLayout` for arrays, a
+        :class:`~ebpf.vm.maps.hash.NativeHashLayout` for hash maps with a native index, else None."""
         from ebpf.vm.maps.array import ArrayMap
 
         vm_map = self.vm.memory.owner_at(address)
-        if not isinstance(vm_map, ArrayMap) or vm_map.object_address != address:
+        if vm_map is None or getattr(vm_map, "object_address", None) != address:
+            return None
+        native_layout = getattr(vm_map, "native_layout", None)
+        if native_layout is not None:
+            if vm_map.is_percpu and self.vm.cpu >= vm_map.num_cpus:
+                return None
+            return native_layout()
+        if not isinstance(vm_map, ArrayMap):
             return None
         try:
             bases = tuple(vm_map.value_address(0, cpu) for cpu in range(vm_map.num_cpus if vm_map.is_percpu else 1))

@@ -77,17 +77,23 @@ def _hex_bytes(text: str, what: str) -> bytes:
 
 
 def _program_from_elf(data: bytes) -> bytes:
-    """The bytecode of the ``main`` program (or the only program) of an ELF object."""
-    from ebpf.errors import EbpfError
-    from ebpf.isa import encode_program
-    from ebpf.object import ObjectSpec
+    """The code of the ``main`` function of an ELF object (upstream's ``--elf`` mode).
 
-    spec = ObjectSpec.from_bytes(data, name="conformance")
-    programs = spec.programs
-    if not programs:
-        raise EbpfError("the ELF object on stdin holds no programs")
-    prog = programs.get("main") or next(iter(programs.values()))
-    return encode_program(prog.instructions)
+    The runner's object holds one section (``.text``, or ``xdp`` with the XDP
+    prolog) with the function ``main`` at its start; the whole section is the
+    program so that local calls into later functions keep working.
+    """
+    from ebpf.asm.objfile import read_code_sections
+    from ebpf.errors import EbpfError
+
+    sections = read_code_sections(data)
+    if not sections:
+        raise EbpfError("the ELF object on stdin has no code section")
+    for sec in sections:
+        for slot, names in sec.symbols.items():
+            if "main" in names:
+                return sec.data[8 * slot:]
+    return sections[0].data
 
 
 def run(args: argparse.Namespace) -> int:

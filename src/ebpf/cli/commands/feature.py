@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ebpf feature``."""
+    from ebpf.cli.output import console as make_console
+    from ebpf.cli.output import print_json
     from ebpf.errors import EbpfError
     from ebpf.kernel import features
     from ebpf.kinds import ProgType
@@ -30,13 +30,11 @@ def run(args: argparse.Namespace) -> int:
                             f"{', '.join(t.name.lower() for t in ProgType if t)})") from None
     data = features.report(helpers=args.helpers is not None, prog_types=selected)
     if args.json:
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(data)
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = make_console()
     console.print(f"[bold]Kernel {data['kernel']}[/bold]")
     for title, key in (("Features", "features"), ("Program types", "program_types"), ("Map types", "map_types"),
                        ("Link types", "link_types")):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ebpf link``."""
+    from ebpf.cli.output import print_json
     from ebpf.kernel import inspect
 
     rows = inspect.list_links()
@@ -29,11 +28,11 @@ def run(args: argparse.Namespace) -> int:
 
             raise EbpfError(f"no link with id {args.id}")
     if args.json:
-        json.dump(rows if args.action == "list" else rows[0], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(rows if args.action == "list" else rows[0])
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from ebpf.cli.output import console
 
     table = Table(box=None, header_style="bold")
     for col in ("id", "type", "prog", "details"):
@@ -41,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         details = "  ".join(f"{k} {v}" for k, v in r.items() if k not in ("id", "type", "prog_id"))
         table.add_row(str(r["id"]), r["type"], str(r["prog_id"]), details)
-    Console().print(table)
+    console().print(table)
     return 0

@@ -106,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _emit(args, rows)
             return 0
-        from rich.console import Console
         from rich.table import Table
+
+        from ebpf.cli.output import console
 
         table = Table(box=None, header_style="bold")
         for col in ("id", "type", "name", "key", "value", "max_entries", "flags", "btf"):
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         for r in rows:
             table.add_row(str(r["id"]), r["type"], r["name"], str(r["key_size"]), str(r["value_size"]),
                           str(r["max_entries"]), f"{r['flags']:#x}", str(r["btf_id"] or ""))
-        Console().print(table)
+        console().print(table)
         return 0
     if args.action == "show":
         record = inspect.map_record(args.id)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from ebpf.cli.output import print_json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _table(rows: list[dict]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from ebpf.cli.output import console
 
     table = Table(box=None, header_style="bold")
     for col in ("id", "type", "name", "tag", "loaded_at", "xlated", "jited", "maps", "btf", "runs"):
@@ -32,7 +34,7 @@ def _table(rows: list[dict]) -> None:
         table.add_row(str(r["id"]), r["type"], r["name"], r["tag"], r["loaded_at"], str(r["bytes_xlated"]),
                       str(r["bytes_jited"]), ",".join(map(str, r["map_ids"])), str(r["btf_id"] or ""),
                       str(r["run_cnt"]))
-    Console().print(table)
+    console().print(table)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,16 +44,14 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         rows = inspect.list_programs()
         if args.json:
-            json.dump(rows, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json(rows)
         else:
             _table(rows)
         return 0
     if args.action == "show":
         record = inspect.prog_record(args.id)
         if args.json:
-            json.dump(record, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            print_json(record)
         else:
             for key, value in record.items():
                 sys.stdout.write(f"{key:>18}: {value}\n")
@@ -61,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
         return _dump_xlated(info, code, args)
     info, code = inspect.jited_code(args.id)
     if args.json:
-        json.dump({"id": info.id, "name": info.name, "bytes": code.hex(), "ksyms": info.jited_ksyms,
-                   "func_lens": info.jited_func_lens}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json({"id": info.id, "name": info.name, "bytes": code.hex(), "ksyms": info.jited_ksyms,
+                   "func_lens": info.jited_func_lens})
         return 0
     text = None if args.raw else inspect.disassemble_native(code)
     if text is None:
@@ -79,10 +78,9 @@ def _dump_xlated(info, code: bytes, args: argparse.Namespace) -> int:  # noqa: A
 
     slots = decode_program(code)
     if args.json:
-        json.dump({"id": info.id, "name": info.name,
+        print_json({"id": info.id, "name": info.name,
                    "insns": [{"opcode": i.opcode, "dst": i.dst, "src": i.src, "off": i.off, "imm": i.imm}
-                             for i in slots]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+                             for i in slots]})
         return 0
     if args.raw:
         for n, insn in enumerate(slots):
