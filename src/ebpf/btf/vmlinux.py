@@ -28,12 +28,14 @@ def vmlinux_h(path: str | os.PathLike[str] | None = None) -> Path:
     import hashlib
 
     source = Path(path) if path is not None else KERNEL_BTF_PATH
-    if path is None:
-        btf_bytes = source.read_bytes() if source.exists() else None
-        btf = BTF.from_kernel()  # raises NotSupportedError when absent
-    else:
-        btf = BTF.from_file(source)
-        btf_bytes = source.read_bytes()
+    btf_bytes = source.read_bytes() if source.exists() else None
+    if btf_bytes is not None:
+        key = hashlib.sha256(btf_bytes).hexdigest()[:24]
+        target_dir = cache_dir() / f"vmlinux-{key}"
+        target = target_dir / "vmlinux.h"
+        if target.exists():  # cached: no need to parse the BTF at all
+            return target
+    btf = BTF.from_kernel() if path is None else BTF.from_file(source)  # raises when absent
     key = hashlib.sha256(btf_bytes if btf_bytes is not None else btf.encode()).hexdigest()[:24]
     target_dir = cache_dir() / f"vmlinux-{key}"
     target = target_dir / "vmlinux.h"
