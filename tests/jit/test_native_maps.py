@@ -243,3 +243,23 @@ def test_index_matches_a_dict(ops) -> None:
         assert index.count == len(model)
         assert sorted(index.items()) == sorted((key, m._slots[key]) for key in model)
         assert dict(m._iter_items()) == {key: v.to_bytes(8, "little") for key, v in model.items()}
+
+
+def test_percpu_array_lookup_is_native_and_per_cpu() -> None:
+    vm_maps = [new_map("percpu_array", 4, 8, 4, num_cpus=2) for _ in range(2)]
+    progs = [driver(VM(cpu=1), vm_maps[0], 4), driver(JitVM(cpu=1), vm_maps[1], 4)]
+    for m in vm_maps:
+        m[2] = [20, 21]
+    assert [p.run(context(1, (2).to_bytes(4, "little"))) for p in progs] == [21, 21]
+    assert [p.run(context(1, (9).to_bytes(4, "little"))) for p in progs] == [(1 << 64) - 1] * 2
+    assert "@tbl" in progs[1].jit_program().code.ir  # the per-CPU base table of the native lookup
+
+
+def test_default_engine_factory() -> None:
+    from ebpf.jit.default import jit_installed, make_program, resolve_engine
+    from ebpf.jit.vm import JitVMProgram
+
+    assert jit_installed() and resolve_engine("auto") == "jit" and resolve_engine("interp") == "interp"
+    vm = VM()
+    prog = make_program(vm, assemble("r0 = 7\nexit", "llvm"), name="p", type=0, budget=None, spec=None)
+    assert isinstance(prog, JitVMProgram) and prog.run() == 7

@@ -21,12 +21,10 @@ def read_bytes(path: str, what: str = "file") -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
     if os.path.isdir(path):
-        raise InputError(f"{path}: is a directory, not a{'n' if what[:1] in 'aeiou' else ''} {what}")
+        raise InputError(f"cannot read {what} {path}: it is a directory")
     try:
         with open(path, "rb") as f:
             return f.read()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 

@@ -30,8 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "link": ("link", "list links in the kernel"),
     "btf": ("btf", "dump BTF of an object or the kernel (raw or as C)"),
     "feature": ("feature", "probe which eBPF features the running kernel supports"),
-    "conformance": ("conformance", "run a bpf_conformance test directory in-process"),
-    "conformance-plugin": ("conformance_plugin", "bpf_conformance plugin: run hex bytecode from stdin"),
+    "conformance": ("conformance", "run a bpf_conformance test directory (in-process or through a plugin)"),
+    "conformance-plugin": ("conformance_plugin", "bpf_conformance plugin: run hex bytecode from stdin, print r0"),
 }
 
 

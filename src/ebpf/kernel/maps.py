@@ -17,10 +17,14 @@ of maps.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno as E
 import functools
 import os
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +35,7 @@ from ebpf.kernel.fd import FD
 from ebpf.kernel.info import MapInfo as KernelMapInfo
 from ebpf.kernel.info import map_info
 from ebpf.kinds import MAP_IN_MAP_TYPES, MapType
-from ebpf.maps import BPF_ANY
+from ebpf.maps import BPF_ANY, CTypesCodec, RawCodec
 from ebpf.maps import Map as _BaseMap
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +70,9 @@ RINGBUF_MAP_TYPES = frozenset({MapType.RINGBUF, MapType.USER_RINGBUF})
 
 _BATCH_UNSUPPORTED = (E.EINVAL, E.ENOTSUP, 524)  # 524 = ENOTSUPP (kernel-internal)
 _BATCH_CHUNK = 1024
+"""The fewest elements asked for per lookup batch."""
+_BATCH_BYTES = 1 << 20
+"""Bytes of keys and values asked for per lookup batch (bigger maps take fewer system calls)."""
 
 
 class Map(_BaseMap):
@@ -393,30 +400,110 @@ class Map(_BaseMap):
                 self._batch_ok = False
         yield from super()._iter_items()
 
-    def _iter_batch(self) -> Iterator[tuple[bytes, bytes]]:
+    def _batch_chunks(self) -> Iterator[tuple[memoryview, memoryview, int]]:
+        """The contents, one BPF_MAP_LOOKUP_BATCH call at a time: ``(keys, values, count)``.
+
+        Each call asks for about :data:`_BATCH_BYTES` of elements. The buffers are
+        reused by the next call: decode a chunk before asking for the next one.
+        Raises :class:`_BatchUnsupported` (before yielding) if the kernel refuses.
+        """
         ks, vs = self.key_size, self._value_bufsize
-        count = max(1, min(self.max_entries, _BATCH_CHUNK))
+        count = max(1, min(self.max_entries, max(_BATCH_CHUNK, _BATCH_BYTES // max(1, ks + vs))))
+        keys, values = bytearray(ks * count), bytearray(vs * count)
         cursor_in: bytearray | None = None
         cursor_out = bytearray(max(ks, 8))
         first = True
         while True:
-            keys = bytearray(ks * count)
-            values = bytearray(vs * count)
             try:
                 res = S.map_lookup_batch(self.fd, cursor_in, cursor_out, keys, values, count)
             except KernelError as exc:
                 if exc.errno == E.ENOSPC:  # a hash bucket holds more than `count` elements
                     count *= 2
+                    keys, values = bytearray(ks * count), bytearray(vs * count)
                     continue
                 if first and exc.errno in _BATCH_UNSUPPORTED:
                     raise _BatchUnsupported() from None
                 raise
             first = False
-            for i in range(res.count):
-                yield bytes(keys[i * ks:(i + 1) * ks]), bytes(values[i * vs:(i + 1) * vs])
+            if res.count:
+                yield memoryview(keys)[:res.count * ks], memoryview(values)[:res.count * vs], res.count
             if res.done:
                 return
-            cursor_in = bytearray(cursor_out)
+            cursor_in, cursor_out = cursor_out, cursor_in or bytearray(len(cursor_out))
+
+    def _iter_batch(self) -> Iterator[tuple[bytes, bytes]]:
+        ks, vs = self.key_size, self._value_bufsize
+        for keys, values, n in self._batch_chunks():
+            kb, vb = keys.tobytes(), values.tobytes()
+            for i in range(n):
+                yield kb[i * ks:(i + 1) * ks], vb[i * vs:(i + 1) * vs]
+
+    def _decoded_batches(self) -> Iterator[tuple[list[Any], list[Any]]]:
+        """The contents as ``(keys, values)`` lists, one lookup batch at a time, each decoded at once.
+
+        Integer and simple ctypes keys/values are decoded by one ``memoryview`` cast
+        per batch, structs by one ctypes array; other types element by element.
+        """
+        if self._pending_btf:
+            self._apply_pending_types()
+        decode_keys = _bulk_decoder(self._key_codec, self.key_size, self.key_size) or _each(
+            self.decode_key, self.key_size)
+        decode_values = self._bulk_value_decoder()
+        for keys, values, n in self._batch_chunks():
+            yield decode_keys(keys, n), decode_values(values, n)
+
+    def _bulk_value_decoder(self) -> Callable[[memoryview, int], list[Any]]:
+        if not self.is_percpu:
+            return _bulk_decoder(self._value_codec, self.value_size, self.value_size) or _each(
+                self.decode_value, self.value_size)
+        ncpu, stride = self.num_cpus, self.percpu_value_size
+        per_cpu = _bulk_decoder(self._value_codec, self.value_size, stride)
+        if per_cpu is None:
+            return _each(self.decode_value, stride * ncpu)
+
+        def decode(buf: memoryview, n: int) -> list[Any]:
+            flat = per_cpu(buf, n * ncpu)
+            return [flat[i:i + ncpu] for i in range(0, n * ncpu, ncpu)]
+
+        return decode
+
+    def _batches(self) -> Iterator[tuple[list[Any], list[Any]]]:
+        """Decoded ``(keys, values)`` lists: lookup batches when the kernel has them, else element-wise."""
+        if self._batch_ok:
+            try:
+                yield from self._decoded_batches()
+                return
+            except _BatchUnsupported:  # raised before the first batch: nothing was yielded
+                self._batch_ok = False
+        keys: list[Any] = []
+        values: list[Any] = []
+        for raw_key, raw_value in _BaseMap._iter_items(self):
+            keys.append(self.decode_key(raw_key))
+            values.append(self.decode_value(raw_value))
+            if len(keys) == _BATCH_CHUNK:
+                yield keys, values
+                keys, values = [], []
+        if keys:
+            yield keys, values
+
+    # iterators chained in C over whole batches: no Python code runs per element
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """``(key, value)`` pairs; batch-capable maps are read in large lookup batches, each decoded at once."""
+        if not self._batch_ok:
+            return super().items()
+        return chain.from_iterable(starmap(zip, self._batches()))
+
+    def keys(self) -> Iterator[Any]:
+        """The keys (read like :meth:`items`)."""
+        if not self._batch_ok:
+            return super().keys()
+        return chain.from_iterable(map(itemgetter(0), self._batches()))
+
+    def values(self) -> Iterator[Any]:
+        """The values (read like :meth:`items`)."""
+        if not self._batch_ok:
+            return super().values()
+        return chain.from_iterable(map(itemgetter(1), self._batches()))
 
     def update_many(self, items: Iterable[tuple[Any, Any]] | dict[Any, Any], flags: int = BPF_ANY) -> None:
         """Update several elements, with one BPF_MAP_UPDATE_BATCH call when the kernel supports it."""
@@ -511,6 +598,51 @@ def _check_ringbuf(mtype: MapType, name: str, key_size: int, value_size: int, ma
     if max_entries <= 0 or max_entries % page or not _is_pow2(max_entries // page):
         raise MapError(f"{what}: max_entries {max_entries} must be a power-of-2 multiple of the page size "
                        f"{page} (e.g. {ringbuf_size(max_entries, what) if max_entries > 0 else page * 64})")
+
+
+_CAST_CODES: dict[Any, str] = {
+    ctypes.c_uint8: "B", ctypes.c_int8: "b", ctypes.c_uint16: "H", ctypes.c_int16: "h", ctypes.c_uint32: "I",
+    ctypes.c_int32: "i", ctypes.c_uint64: "Q", ctypes.c_int64: "q", ctypes.c_float: "f", ctypes.c_double: "d",
+    ctypes.c_bool: "?",
+}
+_UNSIGNED_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def _bulk_decoder(codec: Any, size: int, stride: int) -> Callable[[memoryview, int], list[Any]] | None:
+    """A function decoding ``n`` raw elements of ``size`` bytes found every ``stride`` bytes, all at once.
+
+    Only for codecs whose element-wise decoding equals a ``memoryview`` cast (ints of
+    1/2/4/8 bytes, simple ctypes scalars) or a ctypes array (structs with ``stride ==
+    size``); None otherwise.
+    """
+    if sys.byteorder != "little" or size <= 0:
+        return None
+    code: str | None = None
+    if isinstance(codec, RawCodec) and codec.as_type in (None, int):
+        code = _UNSIGNED_CODES.get(size)
+    elif isinstance(codec, CTypesCodec):
+        ctype = codec.ctype
+        code = _CAST_CODES.get(ctype)
+        if code is None and stride == size and issubclass(ctype, ctypes.Structure | ctypes.Union):
+            def decode_structs(buf: memoryview, n: int) -> list[Any]:
+                return list((ctype * n).from_buffer_copy(buf[:n * size])) if n else []
+
+            return decode_structs
+    if code is None or stride % size:
+        return None
+    cast_code, step = code, stride // size
+    if step == 1:
+        return lambda buf, n: buf[:n * size].cast(cast_code).tolist()
+    return lambda buf, n: buf[:n * stride].cast(cast_code)[::step].tolist()
+
+
+def _each(decode: Callable[[bytes], Any], size: int) -> Callable[[memoryview, int], list[Any]]:
+    """Element-by-element decoding of ``n`` raw elements of ``size`` bytes."""
+    def decode_each(buf: memoryview, n: int) -> list[Any]:
+        raw = buf[:n * size].tobytes()
+        return [decode(raw[i:i + size]) for i in range(0, n * size, size)]
+
+    return decode_each
 
 
 class _BatchUnsupported(Exception):

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+EXAMPLES = """examples:
+  ebpf asm prog.s -o prog.bin              LLVM syntax (r0 = 1) or uBPF syntax (mov %r0, 1), detected
+  ebpf asm prog.s --hex                    one 8-byte instruction per line, as hex
+  llvm-objdump -d prog.o | ebpf asm - -o prog.bin --section xdp
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ebpf asm``."""
@@ -20,16 +26,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def read_text_input(name: str) -> tuple[str, str]:
     """The text of a file (or stdin for ``-``) and the name to use in messages."""
+    from ebpf.cli.inputs import display_name, read_bytes
     from ebpf.errors import EbpfError
 
-    if name == "-":
-        return sys.stdin.read(), "<stdin>"
-    with open(name, "rb") as f:
-        data = f.read()
+    data = read_bytes(name, "assembly file")
     try:
-        return data.decode("utf-8"), name
+        return data.decode("utf-8"), display_name(name)
     except UnicodeDecodeError as exc:
-        raise EbpfError(f"{name}: not a text file (byte {exc.start} is not UTF-8); "
+        raise EbpfError(f"{display_name(name)}: not a text file (byte {exc.start} is not UTF-8); "
                         f"for bytecode use 'ebpf disasm'") from None
 
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+EXAMPLES = """examples:
+  ebpf conformance bpf_conformance/tests
+  ebpf conformance bpf_conformance/tests --plugin 'ebpf conformance-plugin --jit' -j 2
+  ebpf conformance bpf_conformance/tests --json | jq .failed
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's arguments."""

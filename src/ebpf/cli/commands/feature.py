@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+EXAMPLES = """examples:
+  ebpf feature
+  ebpf feature --json | jq '.map_types[] | select(.supported | not) | .name'
+  ebpf feature --helpers xdp
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ebpf feature``."""

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+EXAMPLES = """examples:
+  ebpf link list
+  ebpf link show 3 --json
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ebpf link``."""

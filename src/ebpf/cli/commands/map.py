@@ -13,6 +13,14 @@ import json
 import sys
 from typing import Any
 
+EXAMPLES = """examples:
+  ebpf map list
+  ebpf map dump 7 --json
+  ebpf map lookup 7 0x2a
+  ebpf map update 7 hex:0a000001 1 --flags noexist
+  ebpf map delete 7 10.0.0.0/8
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ebpf map``."""

@@ -7,6 +7,13 @@ import sys
 
 from ebpf.cli.output import print_json
 
+EXAMPLES = """examples:
+  ebpf prog list
+  ebpf prog show 42 --json
+  ebpf prog dump xlated 42
+  ebpf prog dump jited 42 --raw
+"""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ebpf prog``."""

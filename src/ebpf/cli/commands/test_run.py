@@ -4,8 +4,7 @@
 engine is the userspace interpreter (default), the LLVM JIT or the kernel
 (``BPF_PROG_TEST_RUN``, needs root). Prints the return value, the time per run and
 a hex dump of the output data; ``--json`` prints one line
-``{"program": ..., "engine": ..., "retval": ..., "ns_per_run": ..., "repeat": ...,
-"data_out": "<hex>", "ctx_out": "<hex>"}``.
+``{"retval": ..., "ns_per_run": ..., "data_out": "<hex>"}``.
 """
 
 from __future__ import annotations
@@ -114,9 +113,8 @@ def run(args: argparse.Namespace) -> int:
     name = getattr(prog, "name", "prog")
     ctx_out = getattr(result, "ctx_out", b"") or b""
     if args.json:
-        print_json({"program": name, "engine": args.engine, "retval": result.retval,
-                    "ns_per_run": result.ns_per_run, "repeat": args.repeat,
-                    "data_out": result.data_out.hex(), "ctx_out": ctx_out.hex()}, indent=None)
+        print_json({"retval": result.retval, "ns_per_run": result.ns_per_run, "data_out": result.data_out.hex()},
+                   indent=None)
         return 0
     sys.stdout.write(f"program:    {name} ({args.engine})\n")
     sys.stdout.write(f"retval:     {result.retval} ({result.retval:#x})\n")
