@@ -19,7 +19,8 @@ second, measured for each consumer in turn against the same running producer:
   is exactly BCC's.
 
 The same is then measured for perf buffers: a second program sends the same
-events with ``bpf_perf_event_output`` (``PERF_PAGES`` pages per CPU on both sides),
+events with ``bpf_perf_event_output`` (``PERF_PAGES`` pages per CPU and a wakeup every
+``PERF_WAKEUP`` samples on both sides),
 read by ``ebpf.events.PerfBuffer(map, value_type=Event).read()`` and by BCC's
 ``PerfEventArray.open_perf_buffer(callback)`` + ``BPF.perf_buffer_poll()`` (again
 around the handed-over map descriptor), each callback decoding with
@@ -47,6 +48,8 @@ from typing import Any
 BURST = 64
 RING_BYTES = 1 << 22
 PERF_PAGES = 64
+PERF_WAKEUP = 256
+"""Samples per wakeup of a perf ring, on both sides (a wakeup per sample would measure wakeups)."""
 
 PRODUCER_C = r"""
 #include <linux/bpf.h>
@@ -143,7 +146,8 @@ class Event(ct.Structure):
     _fields_ = [("pid", ct.c_uint32), ("cpu", ct.c_uint32), ("seq", ct.c_uint64), ("value", ct.c_uint64),
                 ("comm", ct.c_char * 16)]
 
-seconds, map_fd, slots, pages = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+seconds, map_fd, slots, pages, wakeup = (float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
+                                          int(sys.argv[5]))
 b = BPF.__new__(BPF)          # BCC cannot compile here; reuse its objects around our map
 b.perf_buffers = {}
 table = PerfEventArray.__new__(PerfEventArray)
@@ -163,7 +167,7 @@ def lost_cb(n):
     global lost
     lost += n
 
-table.open_perf_buffer(callback, page_cnt=pages, lost_cb=lost_cb)
+table.open_perf_buffer(callback, page_cnt=pages, lost_cb=lost_cb, wakeup_events=wakeup)
 start = time.monotonic()
 cpu0 = time.process_time()
 end = start + seconds
@@ -195,8 +199,7 @@ def _trigger_cmd() -> list[str]:
 def _consume_ebpf(rb: Any, seconds: float, pid: int, named: bool) -> dict[str, float]:
     count = 0
     seen = pid
-    while rb.read():  # start from an empty ring
-        pass
+    rb.read()  # whatever was waiting
     cpu0 = time.process_time()
     start = time.monotonic()
     end = start + seconds
@@ -247,11 +250,11 @@ def _measure_perf(coll: Any, seconds: float, pid: int, workdir: Path) -> dict[st
 
     perf_map = coll.maps["perf_events"]
     with attach(coll.programs["produce_perf"]):
-        with PerfBuffer(perf_map, value_type=Event, pages=PERF_PAGES) as pb:
+        with PerfBuffer(perf_map, value_type=Event, pages=PERF_PAGES, wakeup_events=PERF_WAKEUP) as pb:
             ours = _consume_ebpf(pb, seconds, pid, named=True)
             ours["lost"] = pb.lost
         bcc = _consume_bcc(perf_map.fd.raw, seconds, workdir, BCC_PERF_CONSUMER,
-                           (str(perf_map.max_entries), str(PERF_PAGES)))
+                           (str(perf_map.max_entries), str(PERF_PAGES), str(PERF_WAKEUP)))
     if bcc is not None and bcc["events"] and bcc["pid"] != pid:
         raise AssertionError(f"BCC decoded a wrong perf event (pid {bcc['pid']})")
     ratio, cpu_ratio = _ratios(ours, bcc)

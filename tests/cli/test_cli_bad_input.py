@@ -280,3 +280,23 @@ def test_verbose_shows_detail_only_on_request(tmp_path) -> None:
     loud = ebpf("test-run", "--budget", "100", prog, "--verbose")
     assert_clean_error(quiet)
     assert loud.returncode == 1 and "Traceback" in loud.stderr
+
+
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["--plugin", "'unbalanced"], "closing quotation"),
+    (["--plugin", ""], "--plugin"),
+    (["--jobs", "0"], "--jobs"),
+])
+def test_conformance_bad_options(argv: list[str], expect: str, tmp_path) -> None:
+    assert expect in assert_clean_error(ebpf("conformance", tmp_path, *argv))
+
+
+def test_runtime_errors_name_the_program_file(tmp_path) -> None:
+    prog = _bytecode(tmp_path, "wild", WILD_LOAD)
+    assert_clean_error(ebpf("test-run", prog), names="wild.bin")
+
+
+def test_control_characters_in_messages_are_escaped(tmp_path) -> None:
+    weird = tmp_path / "we\x1b[31mird\tname.o"
+    message = assert_clean_error(ebpf("inspect", weird))
+    assert "\\x1b[31m" in message and "\\t" in message and "\x1b" not in message

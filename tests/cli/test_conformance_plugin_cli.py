@@ -195,3 +195,17 @@ def test_through_the_ebpf_dispatcher() -> None:
     res = ebpf("conformance-plugin", runner_hex(bytes([3, 0, 0, 0])), "", "--jit",
                stdin=runner_hex(bytes.fromhex("6110000000000000" "9500000000000000")))
     assert res.returncode == 0 and res.stdout == "3\n", res
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["", ""], []),
+    (["2a  00  ", ""], ["2a  00  "]),
+    (["2a  00  ", "--jit"], ["2a  00  ", "--jit"]),
+    (["", "--jit --budget 5000"], ["--jit", "--budget", "5000"]),
+    (["2a", "--jit", "--elf"], ["2a", "--jit", "--elf"]),
+    (["--jit", "--budget", "7"], ["--jit", "--budget", "7"]),
+])
+def test_normalize_argv(argv: list[str], expected: list[str]) -> None:
+    from ebpf.cli.commands.conformance_plugin import normalize_argv
+
+    assert normalize_argv(argv) == expected

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ebpf.events import PerfBuffer, RingBuffer, StructDecoder, record_class
+from ebpf.events import PerfBuffer, RawDecoder, RingBuffer, StructDecoder, record_class
+from ebpf.events.decode import decode_run
 from ebpf.link import attach
 
 
@@ -92,6 +93,28 @@ def test_strided_decoding_matches_record_by_record(rows, skip, extra):
     for rec, (flag, count, ratio, tag, small) in zip(named_batch, rows, strict=True):
         expected = (flag, count, ratio, tag.split(b"\0", 1)[0], small)
         assert (rec.flag, rec.count, rec.ratio, rec.tag, rec.small) == expected
+
+
+class _Lengths:
+    """A custom decoder (no fixed size): the record's length and first byte."""
+
+    size = None
+
+    def decode(self, data):
+        return len(data), bytes(data[:1])
+
+
+def test_decode_run_for_every_kind_of_decoder():
+    skip, stride = 12, 56
+    bodies = [EVENT.pack(i, 1, 100 + i, 7, b"x" * i) + bytes(4) for i in range(5)]
+    buf = memoryview(b"".join(b"H" * skip + body for body in bodies))
+    assert decode_run(RawDecoder(), buf, skip, 44, stride, 5) == bodies
+    assert decode_run(_Lengths(), buf, skip, 44, stride, 5) == [(44, bytes([i])) for i in range(5)]
+    records = decode_run(StructDecoder(Event), buf, skip, 44, stride, 5)
+    assert [(r.pid, r.seq, r.comm) for r in records] == [(i, 100 + i, b"x" * i) for i in range(5)]
+    # records shorter than the struct: decoded one by one, zero-padded like a single record
+    short = decode_run(StructDecoder(Event), buf, skip, 16, stride, 5)
+    assert [(r.pid, r.seq, r.value, r.comm) for r in short] == [(i, 100 + i, 0, b"") for i in range(5)]
 
 
 # --- readers around irregular records (kernel) -------------------------------------------------------
@@ -176,3 +199,34 @@ def test_perf_buffer_batches_around_short_records(mixed):
         assert len(with_cpu) == len(_expected_kinds(64, 1)[0])
         assert {e.cpu for e in with_cpu} <= set(range(os.cpu_count() or 1))
         assert [e.data.seq for e in with_cpu] == list(range(len(kinds), len(kinds) + len(with_cpu)))
+
+
+@pytest.mark.kernel
+@pytest.mark.clang
+def test_raw_bytes_records_of_mixed_lengths(mixed):
+    kinds, discarded = _expected_kinds(64, 12)
+    with attach(mixed.programs["mixed_ring_producer"]), RingBuffer(mixed.maps["mixed_ring"]) as rb:
+        for _ in range(12):
+            os.getppid()
+        records = rb.read(limit=10**6)
+        assert [len(r) for r in records] == [16 if kind == "short" else 40 for kind, _ in kinds]
+        assert [struct.unpack_from("<Q", r, 8)[0] for r in records] == list(range(len(kinds)))
+        assert all(type(r) is bytes for r in records) and rb.discarded == discarded
+
+
+@pytest.mark.kernel
+@pytest.mark.clang
+def test_perf_buffer_raw_bytes_and_custom_decoder(mixed):
+    kinds, _ = _expected_kinds(64, 1)
+    with attach(mixed.programs["mixed_perf_producer"]):
+        with PerfBuffer(mixed.maps["mixed_perf"], pages=8) as pb:
+            os.getppid()
+            raw = pb.read(timeout=1)
+        with PerfBuffer(mixed.maps["mixed_perf"], pages=8, value_type=_Lengths()) as pb:
+            os.getppid()
+            custom = pb.read(timeout=1)
+    # raw data is padded so that each perf record is a multiple of 8 bytes: 16 -> 20, 40 -> 44
+    expected_sizes = [20 if kind == "short" else 44 for kind, _ in kinds]
+    assert [len(r) for r in raw] == expected_sizes
+    assert [struct.unpack_from("<Q", r, 8)[0] for r in raw] == list(range(len(kinds)))
+    assert [n for n, _ in custom] == expected_sizes

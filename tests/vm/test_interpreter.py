@@ -19,6 +19,7 @@ M64 = (1 << 64) - 1
 
 
 def load(text: str, vm: VM | None = None, **kw):
+    kw.setdefault("engine", "interp")  # this file tests the interpreter (exact budgets)
     vm = vm or VM(helpers=HelperRegistry(), **kw)
     return vm.load(assemble(text, "ubpf"))
 

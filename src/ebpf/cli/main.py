@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args_list: list[str]) -> int:
+    args_list, verbose = _take_verbose(args_list)
     top = _top_parser()
     if not args_list or args_list[0].startswith("-"):
         top.parse_args(args_list)  # handles --help / --version and exits
@@ -117,7 +118,7 @@ def _main(args_list: list[str]) -> int:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="on error, print the full detail (logs, dumps, traceback)")
     module.configure(parser)
-    rest, verbose = _take_verbose(args_list[1:])
+    rest = args_list[1:]
     normalize = getattr(module, "normalize_argv", None)
     if normalize is not None:
         rest = normalize(rest)
@@ -156,8 +157,6 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
     70 for an internal error (a bug: please report it), 130 on Ctrl-C. Broken pipes
     (``ebpf disasm x.o | head``) end the command quietly with status 0.
     """
-    import traceback
-
     from ebpf.errors import EbpfError
 
     verbose = getattr(args, "verbose", False) or os.environ.get("EBPF_DEBUG") == "1"
@@ -167,6 +166,8 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
         first, rest = _one_line(str(exc))
         detail = "\n".join(part for part in (rest, (exc.detail or "").rstrip("\n")) if part)
         if verbose:
+            import traceback
+
             _error(first)
             if detail:
                 sys.stderr.write(detail + "\n")
@@ -179,12 +180,12 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
     except BrokenPipeError:
         _silence_stdout()
         return 0
-    except RecursionError as exc:
-        return _internal(exc, verbose)
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _error(f"{where}{exc.strerror or exc}")
         if verbose:
+            import traceback
+
             traceback.print_exc()
         return 1
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a bare traceback

@@ -18,6 +18,7 @@ from a ctypes type (the BTF layer produces those from a map's or program's BTF):
 from __future__ import annotations
 
 import ctypes
+import gc
 import keyword
 import operator
 import struct
@@ -30,7 +31,8 @@ except ImportError:  # pragma: no cover - other Python implementations
     def _tuplegetter(index: int, doc: str) -> property:  # type: ignore[misc]
         return property(operator.itemgetter(index), doc=doc)
 
-__all__ = ["RawDecoder", "RecordDecoder", "StructDecoder", "decoder_for", "record_class", "to_python"]
+__all__ = ["RawDecoder", "RecordDecoder", "StructDecoder", "decode_run", "decoder_for", "record_class",
+           "to_python"]
 
 _SIMPLE_CODES: dict[type, str] = {
     ctypes.c_int8: "b", ctypes.c_uint8: "B", ctypes.c_int16: "h", ctypes.c_uint16: "H",
@@ -292,6 +294,33 @@ class StructDecoder:
             return list(rows)
         # the record class has tuple's C constructor: no Python frame per record
         return list(map(self._cls, rows))
+
+
+def decode_run(decoder: RecordDecoder, buf: memoryview, skip: int, length: int, stride: int,
+               count: int) -> list[Any]:
+    """``count`` records of ``length`` bytes, one every ``stride`` bytes of ``buf``, each ``skip`` bytes in.
+
+    Fixed-size struct decoders decode the run with one ``struct.iter_unpack`` (when
+    ``length`` covers the struct); ``bytes`` records are sliced from one copy of the
+    run; other decoders get one call per record. The cyclic GC is paused meanwhile:
+    a run allocates an object per record, and the GC would otherwise rescan the
+    growing batch every few hundred allocations.
+    """
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        size = decoder.size
+        if size is not None and length >= size and getattr(decoder, "bulk", False):
+            return decoder.decode_strided(buf, skip, stride, count)
+        end = count * stride
+        if isinstance(decoder, RawDecoder):
+            raw = buf[:end].tobytes()
+            return [raw[i:i + length] for i in range(skip, end, stride)]
+        decode = decoder.decode
+        return [decode(buf[i:i + length]) for i in range(skip, end, stride)]
+    finally:
+        if gc_was_on:
+            gc.enable()
 
 
 def decoder_for(value_type: Any, *, named: bool = True) -> RecordDecoder:

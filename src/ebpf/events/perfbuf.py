@@ -12,16 +12,15 @@ the ring is full the kernel drops samples and later writes a
 
 The data area is not mapped twice: a record that wraps around its end is
 reassembled from its two pieces. ``data_head`` is read, the records up to it are
-parsed, and ``data_tail`` is written once per batch. With a fixed-size record type,
-a run of samples of the same size is checked by a few strided comparisons (type,
-record size, raw size) and decoded by one ``struct.iter_unpack``, as in the ring
-buffer reader.
+parsed, and ``data_tail`` is written once per batch. A run of samples of the same size is
+checked by a few strided comparisons (type, record size, raw size) and decoded at
+once (:func:`~ebpf.events.decode.decode_run`: one ``struct.iter_unpack`` for a
+fixed-size record type), as in the ring buffer reader.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import mmap
 import select
 import struct
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ebpf.errors import EbpfError, MapError
-from ebpf.events.decode import RecordDecoder, decoder_for
+from ebpf.events.decode import RecordDecoder, decode_run, decoder_for
 
 __all__ = ["PerfBuffer", "PerfEvent", "online_cpus", "PERF_RECORD_SAMPLE", "PERF_RECORD_LOST"]
 
@@ -216,38 +215,35 @@ class PerfBuffer:
         view = memoryview(chunk)
         decoder = self.decoder
         decode = decoder.decode
-        fixed = decoder.size
-        stride = 0
-        if fixed is not None and getattr(decoder, "bulk", False) and length % 8 == 0:
-            # a sample's raw data is padded so that the whole record is a multiple of 8 bytes
-            stride = 8 + (fixed + 4 + 7) // 8 * 8
         pos = 0
         unpack_header = _HEADER.unpack_from
         unpack_u32 = _U32.unpack_from
         while pos + 8 <= length:
-            if stride and length - pos >= 2 * stride:
-                count = _same_size_samples(view, pos, stride, (length - pos) // stride)
-                if count > 1:
-                    records = _decode_batch(decoder, view[pos:pos + count * stride], stride, count)
-                    if with_cpu:
-                        cpu = ring.cpu
-                        records = [PerfEvent(cpu, r) for r in records]
-                    out.extend(records)
-                    pos += count * stride
-                    continue
             rtype, _misc, rsize = unpack_header(chunk, pos)
             if rsize < 8 or pos + rsize > length:
                 break
             if rtype == PERF_RECORD_SAMPLE:
                 (raw_size,) = unpack_u32(chunk, pos + 8)
+                count = (length - pos) // rsize
+                if count > 1 and rsize % 8 == 0:
+                    # a run of samples of this size, checked with a few strided comparisons
+                    count = _same_size_samples(view, pos, rsize, raw_size, count)
+                    if count > 1:
+                        records = decode_run(decoder, view[pos:pos + count * rsize], 12, raw_size, rsize, count)
+                        if with_cpu:
+                            cpu = ring.cpu
+                            records = [PerfEvent(cpu, r) for r in records]
+                        out.extend(records)
+                        pos += count * rsize
+                        continue
                 record = decode(view[pos + 12:pos + 12 + raw_size])
                 out.append(PerfEvent(ring.cpu, record) if with_cpu else record)
             elif rtype == PERF_RECORD_LOST:
-                _id, count = _LOST.unpack_from(chunk, pos + 8)
-                self.lost += count
-                self.lost_per_cpu[ring.cpu] = self.lost_per_cpu.get(ring.cpu, 0) + count
+                _id, lost = _LOST.unpack_from(chunk, pos + 8)
+                self.lost += lost
+                self.lost_per_cpu[ring.cpu] = self.lost_per_cpu.get(ring.cpu, 0) + lost
                 if self.lost_callback is not None:
-                    self.lost_callback(ring.cpu, count)
+                    self.lost_callback(ring.cpu, lost)
             pos += rsize
         meta[_DATA_TAIL // 8] = tail + pos
 
@@ -328,17 +324,17 @@ class PerfBuffer:
         return out
 
 
-def _same_size_samples(view: memoryview, pos: int, stride: int, count: int) -> int:
-    """How many records from ``pos`` are ``PERF_RECORD_SAMPLE`` of ``stride`` bytes (a few C comparisons).
+def _same_size_samples(view: memoryview, pos: int, stride: int, raw_size: int, count: int) -> int:
+    """How many records from ``pos`` (at most ``count``) are samples of ``stride`` bytes with ``raw_size`` data.
 
-    ``view`` starts 8-byte aligned and ``pos`` is a multiple of 8. Checked per record:
-    the type, the record size and the raw data size (``stride - 12``).
+    Three strided comparisons in C: the record type, the record size and the raw
+    data size of every record. Records are 8-byte aligned, ``stride`` a multiple of 8.
     """
     words = view[pos:pos + count * stride].cast("I")
     step = stride // 4
     halves = words.cast("B").cast("H")
     checks = ((words[0::step], PERF_RECORD_SAMPLE, "I"), (halves[3::stride // 2], stride, "H"),
-              (words[2::step], stride - 12, "I"))
+              (words[2::step], raw_size, "I"))
     for column, expected, code in checks:
         got = column.tobytes()
         want = struct.pack("<" + code, expected)
@@ -360,17 +356,6 @@ def _common_prefix(got: bytes, item: bytes, count: int) -> int:
         else:
             hi = mid - 1
     return lo
-
-
-def _decode_batch(decoder: Any, buf: memoryview, stride: int, count: int) -> list[Any]:
-    """``count`` samples of ``stride`` bytes, decoded at once with the cyclic GC paused."""
-    gc_was_on = gc.isenabled()
-    gc.disable()  # a batch allocates one object per record: spare the GC rescanning it
-    try:
-        return list(decoder.decode_strided(buf, 12, stride, count))
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 def _wake(future: Any) -> None:

@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import mmap
 import select
-import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from ebpf.errors import EbpfError, MapError
-from ebpf.events.decode import RecordDecoder, decoder_for
+from ebpf.events.decode import RecordDecoder, decode_run, decoder_for
 
 __all__ = ["RingBuffer", "BUSY_BIT", "DISCARD_BIT", "HEADER_SIZE"]
 
@@ -186,46 +184,34 @@ class RingBuffer:
         data32 = self._data32
         mask = self.mask
         decoder = self.decoder
-        fixed = decoder.size
-        bulk = fixed is not None and getattr(decoder, "bulk", False)
         while cons < prod and (limit is None or len(out) < limit):
             start = cons & mask
-            if bulk:
-                assert fixed is not None
-                stride = (fixed + HEADER_SIZE + 7) & ~7
-                count = (prod - cons) // stride
-                if limit is not None:
-                    count = min(count, limit - len(out))
-                if count > 1:
-                    # the length words of `count` records, one every `stride` bytes
-                    words = data32[start // 4:start // 4 + count * stride // 4:stride // 4]
-                    expected = struct.pack("<I", fixed)
-                    got = words.tobytes()
-                    if got != expected * count:
-                        count = _common_prefix_words(got, expected, count)
-                    if count > 1:
-                        # a batch allocates one object per record: without this, the cyclic GC
-                        # would scan the growing batch again every 700 allocations
-                        gc_was_on = gc.isenabled()
-                        gc.disable()
-                        try:
-                            out.extend(decoder.decode_strided(data[start:start + count * stride],
-                                                              HEADER_SIZE, stride, count))
-                        finally:
-                            if gc_was_on:
-                                gc.enable()
-                        cons += count * stride
-                        continue
             header = data32[start // 4]
             if header & BUSY_BIT:
                 break
             length = header & ~(BUSY_BIT | DISCARD_BIT)
+            stride = (length + HEADER_SIZE + 7) & ~7
             if header & DISCARD_BIT:
                 self.discarded += 1
-            else:
-                body = data[start + HEADER_SIZE:start + HEADER_SIZE + length]
-                out.append(decoder.decode(body))
-            cons += (length + HEADER_SIZE + 7) & ~7
+                cons += stride
+                continue
+            count = (prod - cons) // stride
+            if limit is not None:
+                count = min(count, limit - len(out))
+            if count > 1:
+                # a run of committed records of this length: their length words, one every
+                # `stride` bytes, compared at once
+                words = data32[start // 4:start // 4 + count * stride // 4:stride // 4].tobytes()
+                expected = words[:4]
+                if words != expected * count:
+                    count = _common_prefix_words(words, expected, count)
+                if count > 1:
+                    out.extend(decode_run(decoder, data[start:start + count * stride], HEADER_SIZE, length, stride,
+                                          count))
+                    cons += count * stride
+                    continue
+            out.append(decoder.decode(data[start + HEADER_SIZE:start + HEADER_SIZE + length]))
+            cons += stride
         self._cons[0] = cons
         self.records += len(out)
         return out

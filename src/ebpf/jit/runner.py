@@ -79,6 +79,9 @@ class JitProgram:
         self.code: NativeCode = compile_ir(translator.module(), translator.starts, opt_level=opt_level)
         self.compile_seconds = self.code.compile_seconds
         self.uses_tail_calls = any(i.is_helper_call and i.imm == _TAIL_CALL for i in self.slots)
+        # tail calls and aborting legacy packet loads end a run early: repeat those runs from Python
+        self._repeat_in_python = self.uses_tail_calls or any(
+            i.opcode & 0x07 == 0 and i.opcode & 0xE0 in (0x20, 0x40) for i in self.slots)
         if stack is None:
             from ebpf.vm.memory import RegionKind
 
@@ -218,9 +221,13 @@ class JitProgram:
                 self._fill_ctx_shadow()
             return result
         except BaseException as exc:  # noqa: BLE001 - re-raised after native code unwinds
-            self._error = exc if isinstance(exc, VMError) or not isinstance(exc, Exception) else exc
-            if isinstance(self._error, VMError) and getattr(self._error, "pc", None) is None:
-                self._error = HelperError(f"helper {number}: {self._error}", pc=pc)
+            from ebpf.vm.interpreter import PacketLoadAbort, helper_failure
+
+            if isinstance(exc, PacketLoadAbort):
+                self.env[EnvSlot.FAULT_KIND] = FaultKind.ABORT
+                self.env[EnvSlot.FAULT_PC] = pc
+                return 0
+            self._error = helper_failure(exc, number, pc)
             self.env[EnvSlot.FAULT_KIND] = FaultKind.HELPER
             self.env[EnvSlot.FAULT_PC] = pc
             return 0
@@ -244,9 +251,9 @@ class JitProgram:
             raise MemoryAccessError(text, pc=pc)
         if kind == FaultKind.BUDGET:
             raise InstructionBudgetExceeded(
-                f"the program ran past its budget of {self.budget} instructions (runaway loop?)", pc=pc)
+                f"program exceeded its budget of {self.budget:,} instructions (raise it with budget=...)", pc=pc)
         if kind == FaultKind.CALL_DEPTH:
-            raise VMError(f"bpf-to-bpf calls nested deeper than {MAX_CALL_DEPTH} frames", pc=pc)
+            raise VMError(f"call depth exceeds {MAX_CALL_DEPTH} frames", pc=pc)
         if kind == FaultKind.FELL_OFF:
             raise VMError("execution fell off the end of a function", pc=pc)
         raise VMError(f"native code stopped with fault {kind.name}", pc=pc)
@@ -270,6 +277,8 @@ class JitProgram:
         if env[EnvSlot.FAULT_KIND]:
             if env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                 return self._follow_tail_call(context)
+            if env[EnvSlot.FAULT_KIND] == FaultKind.ABORT:
+                return 0
             self._raise_fault()
         return r0
 
@@ -288,6 +297,8 @@ class JitProgram:
             if jit.env[EnvSlot.FAULT_KIND]:
                 if jit.env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                     return jit._follow_tail_call(context)
+                if jit.env[EnvSlot.FAULT_KIND] == FaultKind.ABORT:
+                    return 0
                 jit._raise_fault()
             return int(r0)
         runner = getattr(target, "run_from_tail_call", None)
@@ -299,7 +310,7 @@ class JitProgram:
         """Run ``n`` times in native code; returns ``(r0 of the last run, total ns, runs done)``."""
         if context is None and self.make_context is not None:
             context = self.make_context()
-        if self.uses_tail_calls:
+        if self._repeat_in_python:
             import time
 
             start = time.perf_counter_ns()
@@ -321,32 +332,14 @@ class JitProgram:
 
 
 def _generation_of(memory: Any) -> Callable[[], int | None]:
-    """A function giving a number that changes whenever ``memory``'s region table changes.
+    """A function giving ``memory.generation``, which changes whenever a region comes or goes.
 
-    Uses ``memory.generation`` when the memory keeps one; otherwise counts the
-    memory's region insertions and removals itself, so that a run does not rebuild
-    (or even compare) the region table unless a region came or went.
+    Memories without one (foreign implementations) give None: the table is then
+    compared on every run.
     """
-    if hasattr(type(memory), "generation") or hasattr(memory, "generation"):
+    if hasattr(memory, "generation"):
         return lambda: memory.generation
-    counter = getattr(memory, "_jit_generation", None)
-    if counter is None:
-        insert, remove = getattr(memory, "_insert", None), getattr(memory, "remove", None)
-        if insert is None or remove is None:
-            return lambda: None
-        counter = memory._jit_generation = [0]
-
-        def counted_insert(region: Any) -> None:
-            counter[0] += 1
-            insert(region)
-
-        def counted_remove(region: Any) -> None:
-            counter[0] += 1
-            remove(region)
-
-        memory._insert = counted_insert
-        memory.remove = counted_remove
-    return lambda: counter[0]
+    return lambda: None
 
 
 def _registry_get(helpers: Any, number: int) -> Any:

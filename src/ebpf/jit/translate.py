@@ -75,6 +75,8 @@ class FaultKind(IntEnum):
     CALL_DEPTH = 5
     TAIL_CALL = 6
     FELL_OFF = 7
+    ABORT = 8
+    """A legacy packet load ran past the packet: the program ends with r0 = 0, as in the kernel."""
 
 
 # Region flags in the region table (base, end, flags).

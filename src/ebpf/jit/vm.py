@@ -70,8 +70,26 @@ class JitVMProgram(Program):
             self._jit = JitProgram(self.slots, self.vm.memory, self.vm.helpers, checked=bool(checked),
                                    resolve_pseudo=resolve, stack=self.vm.stack, map_layout=self._map_layout,
                                    budget=self.budget or self.vm.budget,
-                                   ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()))
+                                   ctx_pointer_offsets=CTX_CONVERTED_FIELDS.get(self.type, frozenset()),
+                                   ld_packet=self._ld_packet)
         return self._jit
+
+    def _ld_packet(self, hc: Any, offset: int, size: int, pc: int) -> int:
+        """Legacy ``LD_ABS``/``LD_IND``: ``size`` big-endian bytes at ``offset`` of the packet.
+
+        Past the packet, the program ends with ``r0 = 0`` as in the kernel.
+        """
+        from ebpf.errors import VMError
+        from ebpf.vm.interpreter import PacketLoadAbort
+
+        packet = getattr(hc, "packet", None)
+        if packet is None:
+            raise VMError("LD_ABS/LD_IND used without a packet (only socket filter and tc programs)", pc=pc)
+        if offset >= 1 << 63:
+            offset -= 1 << 64
+        if offset < 0 or packet.data + offset + size > packet.data_end:
+            raise PacketLoadAbort()
+        return int.from_bytes(self.vm.memory.read(packet.data + offset, size), "big")
 
     def _map_layout(self, address: int) -> Any:
         """Native layout of the map referenced by ``address``: an :class:`ArrayLayout` for arrays, a
@@ -151,19 +169,6 @@ class JitVM(VM):
     """
 
     def __init__(self, *args: Any, checked: bool | str = True, verify: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.checked: bool | str = "auto" if verify and checked is True else checked
-
-    def load_object(self, spec: Any, *, programs: Any = None) -> Any:
-        """Load like :meth:`VM.load_object`, remembering the object for the verifier."""
-        obj = super().load_object(spec, programs=programs)
-        for prog in obj.programs.values():
-            if isinstance(prog, JitVMProgram):
-                prog.object_spec = spec
-        return obj
-
-    def _new_program(self, slots: Any, name: str, prog_type: ProgType, budget: int | None,
-                     spec: Any) -> Program:
-        prog = JitVMProgram(self, slots, name=name, type=prog_type, budget=budget, spec=spec, checked=self.checked)
-        self.programs.append(prog)
-        return prog
+        kwargs.pop("engine", None)
+        super().__init__(*args, engine="jit", checked="auto" if verify and checked is True else checked,
+                         **kwargs)

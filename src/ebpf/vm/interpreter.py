@@ -85,6 +85,24 @@ class PacketLoadAbort(Exception):  # noqa: N818 - control flow, not an error
 # -- runtime support called from generated code ---------------------------------------------
 
 
+def helper_failure(exc: BaseException, number: int, pc: int) -> BaseException:
+    """The exception a failed helper call becomes: a VMError naming the helper and the instruction."""
+    if isinstance(exc, PacketLoadAbort):
+        return exc
+    if isinstance(exc, VMError):
+        if exc.pc is None:
+            return type(exc)(exc.bare_message, pc=pc, detail=exc.detail)
+        return exc
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: pass through untouched
+        return exc
+    from ebpf.helpers_table import helper_name
+
+    name = helper_name(number) or f"helper {number}"
+    if isinstance(exc, EbpfError):
+        return HelperError(f"{name} failed: {exc}", pc=pc, detail=exc.detail)
+    return HelperError(f"{name} failed: {type(exc).__name__}: {exc}", pc=pc)
+
+
 def _sx64(v: int) -> int:
     return (v ^ SIGN64) - SIGN64
 
@@ -727,19 +745,7 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any], regi
     def depth(pc: int) -> VMError:
         return VMError(f"call depth exceeds {MAX_CALL_FRAMES} frames", pc=pc)
 
-    def helper_failed(exc: BaseException, number: int, pc: int) -> BaseException:
-        if isinstance(exc, PacketLoadAbort):
-            return exc
-        if isinstance(exc, VMError):
-            if exc.pc is None:
-                return type(exc)(exc.bare_message, pc=pc, detail=exc.detail)
-            return exc
-        from ebpf.helpers_table import helper_name
-
-        name = helper_name(number) or f"helper {number}"
-        if isinstance(exc, EbpfError):
-            return HelperError(f"{name} failed: {exc}", pc=pc, detail=exc.detail)
-        return HelperError(f"{name} failed: {type(exc).__name__}: {exc}", pc=pc)
+    helper_failed = helper_failure
 
     def tail(hc: HelperContext, fp: int, b: int) -> tuple[int, int]:
         target = hc.pending_tail_call

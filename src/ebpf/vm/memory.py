@@ -158,6 +158,8 @@ class Memory:
         self._bases: list[int] = []
         self._regions: list[Region] = []
         self._last: Region | None = None
+        self.generation = 0
+        """Bumped whenever a region is added or removed (the JIT resyncs its region table on change)."""
 
     # -- registration --------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class Memory:
                           f"region {other.describe()}")
         self._bases.insert(i, region.base)
         self._regions.insert(i, region)
+        self.generation += 1
 
     def remove(self, region: Region) -> None:
         """Unregister a region (its buffer stays alive while anyone else holds it)."""
@@ -217,6 +220,7 @@ class Memory:
                 del self._regions[i]
                 if self._last is region:
                     self._last = None
+                self.generation += 1
                 return
             i -= 1
         raise VMError(f"region {region.describe()} is not registered")

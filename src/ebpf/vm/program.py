@@ -398,7 +398,8 @@ class VM:
     """
 
     def __init__(self, *, budget: int = DEFAULT_BUDGET, helpers: HelperRegistry | None = None,
-                 printk: Callable[[str], None] | None = None, cpu: int = 0) -> None:
+                 printk: Callable[[str], None] | None = None, cpu: int = 0, engine: str = "auto",
+                 checked: bool | str = True) -> None:
         self.memory = Memory()
         self.stack: Region = self.memory.alloc(MAX_CALL_FRAMES * STACK_FRAME_SIZE, "stack", RegionKind.STACK)
         self.stack_top = self.stack.base + self.stack.size
@@ -411,6 +412,14 @@ class VM:
         self.maps_by_address: dict[int, Any] = {}
         self.programs: list[Program] = []
         self._running = False
+        from ebpf.jit.default import resolve_engine
+
+        self.engine = resolve_engine(engine)
+        """``"jit"`` (native code through LLVM; the default where llvmlite is installed) or ``"interp"``."""
+        self.checked = checked
+        """For the JIT: keep bounds checks (True), drop them (False: only for verified programs), or
+        ``"auto"``: drop them when the static verifier accepts the program."""
+        self._object_spec: Any = None
 
     def __repr__(self) -> str:
         return f"<ebpf.vm.VM programs={len(self.programs)} maps={list(self.maps)}>"
@@ -477,6 +486,13 @@ class VM:
 
     def _new_program(self, slots: Sequence[Instruction], name: str, prog_type: ProgType, budget: int | None,
                      spec: Any) -> Program:
+        if self.engine == "jit":
+            from ebpf.jit.default import make_program
+
+            prog = make_program(self, slots, name=name, type=prog_type, budget=budget, spec=spec,
+                                checked=self.checked, object_spec=self._object_spec)
+            self.programs.append(prog)
+            return prog
         prog = Program(self, slots, name=name, type=prog_type, budget=budget, spec=spec)
         self.programs.append(prog)
         return prog
@@ -497,6 +513,7 @@ class VM:
         maps: dict[str, Any] = {}
         for map_name, map_spec in spec.maps.items():
             maps[map_name] = self._create_object_map(map_spec)
+        self._object_spec = spec  # the JIT's verifier ("checked='auto'") needs the object's maps
         loaded: dict[str, Program] = {}
         for name in wanted:
             pspec = spec.programs[name]

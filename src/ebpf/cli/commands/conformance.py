@@ -35,6 +35,17 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     if not directory.is_dir():
         raise EbpfError(f"{directory} is not a directory")
+    if args.jobs is not None and args.jobs < 1:
+        raise EbpfError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.plugin is not None:
+        import shlex
+
+        try:
+            words = shlex.split(args.plugin)
+        except ValueError as exc:
+            raise EbpfError(f"--plugin {args.plugin!r}: {str(exc).lower()}") from None
+        if not words:
+            raise EbpfError("--plugin needs a command")
     report = run_directory(directory, plugin=args.plugin, jobs=args.jobs)
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=2)

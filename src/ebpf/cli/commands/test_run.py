@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         prog = engine.load(source, program=args.program, type=args.type)
     except EbpfError as exc:
         raise with_source(exc, args.prog) from None
-    result = prog.test_run(data, ctx, repeat=args.repeat)
+    try:
+        result = prog.test_run(data, ctx, repeat=args.repeat)
+    except EbpfError as exc:
+        raise with_source(exc, args.prog) from None
     trace = getattr(getattr(prog, "vm", None), "trace_log", None)
     if trace:
         for line in trace:
@@ -117,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
                    indent=None)
         return 0
     sys.stdout.write(f"program:    {name} ({args.engine})\n")
+    compile_seconds = getattr(prog, "compile_seconds", None)
+    if isinstance(compile_seconds, float):
+        sys.stdout.write(f"compiled:   {compile_seconds * 1000:.1f} ms (LLVM; 0 when cached)\n")
     sys.stdout.write(f"retval:     {result.retval} ({result.retval:#x})\n")
     sys.stdout.write(f"ns/run:     {result.ns_per_run} (repeat {args.repeat})\n")
     if result.data_out:
