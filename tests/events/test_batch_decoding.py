@@ -60,6 +60,13 @@ def test_record_class_behaves_like_a_named_tuple():
             pytest.fail("record did not match by field names")
 
 
+def test_field_names_win_over_helpers():
+    cls = record_class("Odd", ["values", "count", "index"])
+    rec = cls((1, 2, 3))
+    assert (rec.values, rec.count, rec.index) == (1, 2, 3)
+    assert rec._asdict() == {"values": 1, "count": 2, "index": 3} and repr(rec) == "Odd(values=1, count=2, index=3)"
+
+
 def test_struct_decoder_record_types():
     d = StructDecoder(Event)
     rec = d.decode(EVENT.pack(1, 2, 3, 4, b"comm"))

@@ -128,7 +128,7 @@ def record_class(name: str, fields: Sequence[str], string_fields: Iterable[int] 
     readable ``repr``. Unlike :func:`collections.namedtuple`, the class has no
     Python-level ``__new__``: ``Cls(values)`` takes one iterable of field values
     (like ``tuple``), which lets a batch of records be built entirely in C with
-    ``map(Cls, rows)``, about twice as fast as a named tuple per record.
+    ``map(Cls, rows)``: no Python frame and no argument re-packing per record.
 
     Fields listed in ``string_fields`` hold the raw bytes of a ``char[N]`` array in
     the tuple; reading them by name (and ``_asdict()``, ``repr()``, :meth:`values`)
@@ -171,8 +171,10 @@ def record_class(name: str, fields: Sequence[str], string_fields: Iterable[int] 
     def __getnewargs__(self: Any) -> tuple:
         return (tuple(self),)
 
-    namespace.update(values=values, _asdict=_asdict, _replace=_replace, __repr__=__repr__,
-                     __getnewargs__=__getnewargs__, _make=classmethod(_record_new))
+    namespace.update(_asdict=_asdict, _replace=_replace, __repr__=__repr__, __getnewargs__=__getnewargs__,
+                     _make=classmethod(_record_new))
+    if "values" not in names:  # a field of that name wins
+        namespace["values"] = values
     # no __new__ in the namespace: the class keeps tuple's C constructor
     return type(name if name.isidentifier() else "Record", (tuple,), namespace)
 
