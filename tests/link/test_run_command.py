@@ -39,7 +39,9 @@ def test_run_object_with_command_json(object_cache, require_kernel):
     mine = [e for e in doc["events"] if e["data"]["pid"] == pid]
     assert len(mine) == 5 and all(e["map"] == "events" and e["data"]["nr"] == 110 for e in mine)
     assert doc["globals"]["total"] >= 5
-    assert sum(f"getppid by {pid}" in line for line in doc["printk"]) == 5
+    # trace_pipe is the kernel's, shared by every program: a concurrent test's copy of this program
+    # prints for our child's calls too, so count at least our five
+    assert sum(f"getppid by {pid}" in line for line in doc["printk"]) >= 5
     assert doc["command_exit_code"] == 0
 
 

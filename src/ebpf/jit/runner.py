@@ -251,7 +251,7 @@ class JitProgram:
             raise MemoryAccessError(text, pc=pc)
         if kind == FaultKind.BUDGET:
             raise InstructionBudgetExceeded(
-                f"program exceeded its budget of {self.budget:,} instructions (raise it with budget=...)", pc=pc)
+                f"program exceeded its budget of {self.budget:,} instructions (raise the budget: budget=... in Python, --budget on the command line)", pc=pc)
         if kind == FaultKind.CALL_DEPTH:
             raise VMError(f"call depth exceeds {MAX_CALL_DEPTH} frames", pc=pc)
         if kind == FaultKind.FELL_OFF:

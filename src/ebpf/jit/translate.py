@@ -370,6 +370,7 @@ class _Func:
         self.label("entry")
         for r in range(10):
             self.emit(f"%r{r} = alloca i64")
+        self.emit("%ts = alloca [2 x i64]")  # timespec of native ktime helpers (entry block: no stack growth)
         for cache in ("%rc", "%wc"):
             for suffix, init in (("b", 1), ("e", 0), ("f", 0)):
                 self.emit(f"{cache}{suffix} = alloca i64")
@@ -1024,15 +1025,13 @@ def _writes(insn: Instruction) -> set[int]:
     return set()
 
 
-def _ktime(f: _Func, args: list[str]) -> str:
-    ts = f.tmp()
-    f.emit(f"{ts} = alloca [2 x i64]")
-    clock = 1  # CLOCK_MONOTONIC
-    f.emit(f"call i32 @clock_gettime(i32 {clock}, ptr {ts})")
+def _clock(f: _Func, clock: int) -> str:
+    """``clock_gettime(clock)`` in nanoseconds, into the function's entry-block timespec ``%ts``."""
+    f.emit(f"call i32 @clock_gettime(i32 {clock}, ptr %ts)")
     s = f.tmp()
-    f.emit(f"{s} = load i64, ptr {ts}")
+    f.emit(f"{s} = load i64, ptr %ts")
     np_ = f.tmp()
-    f.emit(f"{np_} = getelementptr inbounds i64, ptr {ts}, i64 1")
+    f.emit(f"{np_} = getelementptr inbounds i64, ptr %ts, i64 1")
     ns = f.tmp()
     f.emit(f"{ns} = load i64, ptr {np_}")
     m = f.tmp()
@@ -1040,23 +1039,14 @@ def _ktime(f: _Func, args: list[str]) -> str:
     r = f.tmp()
     f.emit(f"{r} = add i64 {m}, {ns}")
     return r
+
+
+def _ktime(f: _Func, args: list[str]) -> str:
+    return _clock(f, 1)  # CLOCK_MONOTONIC
 
 
 def _ktime_boot(f: _Func, args: list[str]) -> str:
-    ts = f.tmp()
-    f.emit(f"{ts} = alloca [2 x i64]")
-    f.emit(f"call i32 @clock_gettime(i32 7, ptr {ts})")  # CLOCK_BOOTTIME
-    s = f.tmp()
-    f.emit(f"{s} = load i64, ptr {ts}")
-    np_ = f.tmp()
-    f.emit(f"{np_} = getelementptr inbounds i64, ptr {ts}, i64 1")
-    ns = f.tmp()
-    f.emit(f"{ns} = load i64, ptr {np_}")
-    m = f.tmp()
-    f.emit(f"{m} = mul i64 {s}, 1000000000")
-    r = f.tmp()
-    f.emit(f"{r} = add i64 {m}, {ns}")
-    return r
+    return _clock(f, 7)  # CLOCK_BOOTTIME
 
 
 def _prandom(f: _Func, args: list[str]) -> str:

@@ -49,7 +49,7 @@ class InterpreterEngine:
         """Load into a fresh :class:`ebpf.vm.VM`."""
         from ebpf.vm.program import DEFAULT_BUDGET, VM
 
-        vm = VM(budget=self.budget or DEFAULT_BUDGET)
+        vm = VM(budget=self.budget or DEFAULT_BUDGET, engine="interp")
         return vm.load(source, program=program, type=type)
 
     def run_conformance(self, code: bytes, memory: bytes) -> int:

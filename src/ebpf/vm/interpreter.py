@@ -740,7 +740,7 @@ def _make_namespace(memory: Memory, stack: Region, helpers: dict[int, Any], regi
     def budget(hc: HelperContext, pc: int) -> InstructionBudgetExceeded:
         limit = hc.budget_limit
         return InstructionBudgetExceeded(
-            f"program exceeded its budget of {limit:,} instructions (raise it with budget=...)", pc=pc)
+            f"program exceeded its budget of {limit:,} instructions (raise the budget: budget=... in Python, --budget on the command line)", pc=pc)
 
     def depth(pc: int) -> VMError:
         return VMError(f"call depth exceeds {MAX_CALL_FRAMES} frames", pc=pc)

@@ -279,6 +279,9 @@ class Memory:
         near = self.nearest(addr)
         if near is None:
             return f"{what}: no memory is mapped"
+        distance = near.base - addr if addr < near.base else addr - near.end
+        if distance > 1 << 16:
+            return f"{what} is not in any region the program may access (wild pointer)"
         if near.base <= addr < near.end:
             past = addr + size - near.end
             return f"{what} runs {past} byte{'s' if past != 1 else ''} past the end of region {near.describe()}"

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ebpf.compiler import compile_object
 
     cflags = [f"-D{d}" for d in args.define] + list(args.cflag)
-    result = compile_object(args.source, cflags=cflags, cpu=args.cpu, clang=args.clang,
+    result = compile_object(Path(args.source), cflags=cflags, cpu=args.cpu, clang=args.clang,
                             include_dirs=args.include, bcc=args.bcc)
     src = Path(args.source)
     out = Path(args.output) if args.output else src.with_name(src.name.removesuffix(".c") + ".o")

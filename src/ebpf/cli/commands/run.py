@@ -64,7 +64,9 @@ def _split_command(args: argparse.Namespace) -> list[str]:
     else:
         head, command = rest, []
     if head:
-        options = argparse.ArgumentParser(prog="ebpf run", add_help=False)
+        from ebpf.cli.main import CommandParser
+
+        options = CommandParser(prog="ebpf run", add_help=False)
         _add_options(options)
         defaults = argparse.Namespace(attach=[], duration=None, json=False, pid=None, no_printk=False)
         try:
@@ -319,19 +321,26 @@ class _Runner:
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
-        self.err.print(f"[yellow]ebpf run:[/] {text}", markup=True)
+        self.err.print(f"[yellow]ebpf run:[/] {escape(text)}", markup=True)
 
     def emit_event(self, stream: str, record: Any) -> None:
         if self.json:
             self.events.append({"map": stream, "data": to_jsonable(record)})
         else:
-            self.out.print(f"[cyan]{stream}[/] {_format(record)}", markup=True)
+            self.out.print(f"[cyan]{escape(stream)}[/] {escape(_format(record))}", markup=True)
 
     def emit_printk(self, line: str) -> None:
         if self.json:
             self.printk.append(line)
         else:
-            self.out.print(f"[magenta]printk[/] {line}", markup=True)
+            self.out.print(f"[magenta]printk[/] {escape(line)}", markup=True)
+
+
+def escape(text: str) -> str:
+    """``text`` safe to print through rich markup (brackets escaped)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _open_streams(coll: Any, spec: Any, runner: _Runner) -> list[_Stream]:
@@ -467,6 +476,8 @@ def _name_pids(maps: dict[str, Any], known: dict[int, str]) -> None:
 def _print_pid_table(runner: _Runner, name: str, data: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from ebpf.cli.output import plain_row
+
     entries = sorted(data["entries"], key=lambda kv: kv[1] if isinstance(kv[1], int) else 0, reverse=True)
     numeric = all(isinstance(v, int) for _, v in entries)
     table = Table(title=f"map {name} ({data['type']}, {len(entries)} entries, keyed by process)",
@@ -475,7 +486,7 @@ def _print_pid_table(runner: _Runner, name: str, data: dict[str, Any]) -> None:
     table.add_column("COMM")
     table.add_column("COUNT" if numeric else "VALUE", justify="right" if numeric else "left")
     for key, value in entries[:MAX_ROWS]:
-        table.add_row(str(key), data["pids"].get(str(key), "?"), _format_scalar(value))
+        plain_row(table, str(key), data["pids"].get(str(key), "?"), _format_scalar(value))
     if len(entries) > MAX_ROWS:
         table.add_row("...", "", f"({len(entries) - MAX_ROWS} more; --json shows all)")
     runner.out.print(table)
@@ -483,6 +494,8 @@ def _print_pid_table(runner: _Runner, name: str, data: dict[str, Any]) -> None:
 
 def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]) -> None:
     from rich.table import Table
+
+    from ebpf.cli.output import plain_row
 
     for name, data in maps.items():
         if "error" in data:
@@ -500,7 +513,7 @@ def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]
         table.add_column("key")
         table.add_column("value")
         for key, value in entries[:MAX_ROWS]:
-            table.add_row(_format_scalar(key), _format_scalar(value))
+            plain_row(table, _format_scalar(key), _format_scalar(value))
         if len(entries) > MAX_ROWS:
             table.add_row("...", f"({len(entries) - MAX_ROWS} more; --json shows all)")
         runner.out.print(table)
@@ -509,7 +522,7 @@ def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]
         table.add_column("name")
         table.add_column("value")
         for name, value in globals_.items():
-            table.add_row(name, _format_scalar(value))
+            plain_row(table, name, _format_scalar(value))
         runner.out.print(table)
 
 
@@ -542,13 +555,16 @@ def run(args: argparse.Namespace) -> int:
     previous_sigterm = signal.getsignal(signal.SIGTERM)
     try:
         links = _attach_all(coll, spec, targets, runner)
+        if not links:
+            raise EbpfError("no program was attached: give --attach PROG=TARGET for the programs whose "
+                            "section names no hook")
         link_records = [{"description": link.description, "id": _link_id(link)} for link in links]
         streams = _open_streams(coll, spec, runner)
         if _uses_printk(spec) and not args.no_printk:
             trace_fd = _open_trace_pipe()
         if not runner.json:
             where = ", ".join(link.description for link in links) or "nothing"
-            runner.err.print(f"[green]ebpf run:[/] attached {len(links)}: {where}", markup=True)
+            runner.err.print(f"[green]ebpf run:[/] attached {len(links)}: {escape(where)}", markup=True)
 
         def on_sigterm(_sig: int, _frame: Any) -> None:
             raise KeyboardInterrupt
