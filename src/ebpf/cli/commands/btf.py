@@ -19,7 +19,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="only the types with this name (raw and JSON output)")
     dump.add_argument("--base", default=None, help="base BTF for split BTF files (default: the kernel's "
                       "for /sys/kernel/btf modules)")
-    parser.set_defaults(action="dump")
 
 
 def _load(path: str | None, base_path: str | None):
