@@ -13,6 +13,10 @@ struct exec_event {
     char filename[128];
 };
 
+/* Keeps struct exec_event in the object's BTF (types of locals are not), so user space can
+ * decode ring buffer records by name: spec.btf.ctype(spec.btf.find("exec_event", "struct")). */
+const struct exec_event *unused_exec_event __attribute__((unused));
+
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024);

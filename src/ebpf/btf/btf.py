@@ -503,19 +503,21 @@ class BTF:
             self._by_name = index
         return self._by_name
 
-    def find_all(self, name: str, kind: Kind | type[Type] | None = None) -> list[int]:
-        """Ids of every type called ``name`` (of ``kind`` if given), base types first."""
+    def find_all(self, name: str, kind: Kind | type[Type] | str | None = None) -> list[int]:
+        """Ids of every type called ``name`` (of ``kind`` if given: a Kind, a type class or ``"struct"``...)."""
+        kind = _kind_arg(kind)
         found = self.base.find_all(name, kind) if self.base is not None else []
         for type_id in self._name_index().get(name, ()):
             if kind is None or _kind_matches(self[type_id], kind):
                 found.append(type_id)
         return found
 
-    def find(self, name: str, kind: Kind | type[Type] | None = None) -> int:
+    def find(self, name: str, kind: Kind | type[Type] | str | None = None) -> int:
         """The id of the type called ``name`` (the first one, of ``kind`` if given).
 
         Raises :class:`BTFError` if there is none.
         """
+        kind = _kind_arg(kind)
         found = self.find_all(name, kind)
         if not found:
             what = f"{_kind_name(kind)} " if kind is not None else ""
@@ -620,6 +622,17 @@ def _kind_matches(t: Type, kind: Kind | type[Type]) -> bool:
     if isinstance(kind, Kind):
         return t.kind == kind
     return isinstance(t, kind)
+
+
+def _kind_arg(kind: Kind | type[Type] | str | None) -> Kind | type[Type] | None:
+    """A kind given by name (``"struct"``, ``"typedef"``...) as a :class:`Kind`."""
+    if isinstance(kind, str):
+        try:
+            return Kind[kind.upper()]
+        except KeyError:
+            raise BTFError(f"unknown BTF kind '{kind}' (expected one of: "
+                           f"{', '.join(k.name.lower() for k in Kind)})") from None
+    return kind
 
 
 def _kind_name(kind: Kind | type[Type]) -> str:
