@@ -17,11 +17,16 @@ HERE = Path(__file__).resolve().parent
 CLONE_NEWNET = 0x40000000
 
 
-def load_c(name: str, **load_options) -> Collection:
-    """Compile ``examples/NAME`` with clang (against the running kernel's vmlinux.h) and load it."""
+def load_c(name: str, variables: dict[str, int] | None = None, **load_options) -> Collection:
+    """Compile ``examples/NAME`` with clang (against the running kernel's vmlinux.h) and load it.
+
+    ``variables`` sets global variables (e.g. ``const volatile`` settings) before the load.
+    """
     from ebpf.bcc.bpf import resolve_core
 
     spec = ebpf.compile(HERE / name)
+    for var, value in (variables or {}).items():
+        spec.set_variable(var, value)
     # CO-RE relocations resolved against the running kernel before loading.
     for pname, ps in list(spec.programs.items()):
         spec.programs[pname] = resolve_core(ps, spec.btf)

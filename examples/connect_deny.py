@@ -22,11 +22,9 @@ import time
 import uuid
 from pathlib import Path
 
-from common import HERE, private_network
+from common import load_c, private_network
 
-import ebpf
 from ebpf.events import RingBuffer
-from ebpf.kernel import load
 from ebpf.link import attach_cgroup, cgroup2_root
 
 CHILD = """
@@ -51,17 +49,7 @@ class Denial(ctypes.Structure):
 
 def load_with_port(port: int):
     """Compile, set ``denied_port`` and load."""
-    from ebpf.bcc.bpf import resolve_core
-
-    spec = ebpf.compile(HERE / "connect_deny.bpf.c")
-    var = spec.variables["denied_port"]
-    rodata = spec.maps[var.map_name]
-    data = bytearray(rodata.data)
-    data[var.offset:var.offset + var.size] = port.to_bytes(var.size, "little")
-    rodata.data = bytes(data)
-    for name, ps in list(spec.programs.items()):
-        spec.programs[name] = resolve_core(ps, spec.btf)
-    return load(spec)
+    return load_c("connect_deny.bpf.c", variables={"denied_port": port})
 
 
 def show(record: bytes) -> None:
@@ -100,7 +88,7 @@ def demo(coll, port: int) -> None:
         out = subprocess.run([sys.executable, "-c", CHILD, str(port), str(port + 1)], preexec_fn=enter_cgroup,
                              capture_output=True, text=True)
         print(out.stdout, end="")
-        events.poll(100)
+        events.poll(0.1)
     for s in servers:
         s.close()
 
@@ -124,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 RingBuffer(coll.maps["denials"], callback=show) as events:
             deadline = time.monotonic() + args.duration
             while time.monotonic() < deadline:
-                events.poll(200)
+                events.poll(0.2)
     return 0
 
 

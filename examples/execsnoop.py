@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run([shutil.which(cmd[0]) or cmd[0], *cmd[1:]], stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + (0.2 if args.demo else args.duration)
         while time.monotonic() < deadline:
-            events.poll(100)
+            events.poll(0.1)
     return 0
 
 

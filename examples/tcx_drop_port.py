@@ -15,26 +15,14 @@ import socket
 import sys
 import time
 
-from common import HERE, private_network
+from common import load_c, private_network
 
-import ebpf
-from ebpf.kernel import load
 from ebpf.link import attach_tcx
 
 
 def load_with_port(port: int):
     """Compile, set the read-only global ``blocked_port`` and load."""
-    from ebpf.bcc.bpf import resolve_core
-
-    spec = ebpf.compile(HERE / "tcx_drop_port.bpf.c")
-    var = spec.variables["blocked_port"]
-    rodata = spec.maps[var.map_name]
-    data = bytearray(rodata.data)
-    data[var.offset:var.offset + var.size] = port.to_bytes(var.size, "little")
-    rodata.data = bytes(data)
-    for name, ps in list(spec.programs.items()):
-        spec.programs[name] = resolve_core(ps, spec.btf)
-    return load(spec)
+    return load_c("tcx_drop_port.bpf.c", variables={"blocked_port": port})
 
 
 def udp_demo(port: int, count: int = 5) -> tuple[int, int]:

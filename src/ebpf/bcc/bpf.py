@@ -181,8 +181,8 @@ class BPF:
     def _autoload(self) -> None:
         programs = getattr(self.rewritten, "programs", {}) or {}
         for name, info in programs.items():
-            if not info.auto_attach:
-                continue
+            if not info.auto_attach or name not in self.spec.programs:
+                continue  # not auto-attached, or compiled out (#ifdef) as BCC would see it
             section = info.section
             if section.startswith("tracepoint/"):
                 _, cat, event = section.split("/", 2)

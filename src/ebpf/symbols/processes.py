@@ -10,7 +10,6 @@ exec into an LRU map, so the names stay known after the processes exit. Built wi
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 from ebpf.isa import Instruction, PseudoSrc, lddw
@@ -100,5 +99,17 @@ def looks_like_pids(keys: list[Any], known: dict[int, str]) -> bool:
     ints = [k for k in keys if isinstance(k, int) and not isinstance(k, bool)]
     if not ints or len(ints) != len(keys):
         return False
-    hits = sum(1 for k in ints if 0 < k < (1 << 22) and (k in known or os.path.exists(f"/proc/{k}")))
+    hits = sum(1 for k in ints if 0 < k < (1 << 22) and (k in known or _user_process(k)))
     return hits * 2 > len(ints)
+
+
+def _user_process(pid: int) -> bool:
+    """Whether ``pid`` is a live user-space process (kernel threads, with low PIDs, have no command line).
+
+    Histogram buckets and other small integers would otherwise look like the PIDs of kernel threads.
+    """
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return bool(fh.read(1))
+    except OSError:
+        return False

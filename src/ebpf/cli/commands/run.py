@@ -88,22 +88,27 @@ def _split_command(args: argparse.Namespace) -> list[str]:
 # --- loading ---------------------------------------------------------------------------------------
 
 
-def _read_spec(path_text: str) -> Any:
+def _read_spec(path_text: str) -> tuple[Any, set[str]]:
+    """The object spec of an object file or C source, and the names of its histogram tables.
+
+    BCC-style sources declare histograms (``BPF_HISTOGRAM``); those maps print as log2
+    histograms at the end, as BCC tools print them.
+    """
     from ebpf.errors import EbpfError
+    from ebpf.object import ObjectSpec
 
     path = Path(path_text)
     if not path.exists():
         raise EbpfError(f"{path}: no such file")
     if path.suffix == ".c":
-        try:
-            from ebpf.compiler import compile as compile_c
-        except ImportError:
-            raise EbpfError(f"cannot compile {path}: the C compiler driver (ebpf.compile) is not available "
-                            "in this build; compile it with clang -target bpf and pass the .o") from None
-        return compile_c(path)
-    from ebpf.object import ObjectSpec
+        from ebpf.compiler import compile_object
 
-    return ObjectSpec.from_file(path)
+        result = compile_object(path)
+        spec = ObjectSpec.from_file(result.object_path)
+        spec.name = path.name.removesuffix(".c").removesuffix(".bpf")
+        tables = getattr(result.bcc, "tables", {}) or {}
+        return spec, {name for name, t in tables.items() if t.kind == "histogram"}
+    return ObjectSpec.from_file(path), set()
 
 
 def _parse_attach_options(values: list[str], spec: Any) -> dict[str, str]:
@@ -492,7 +497,19 @@ def _print_pid_table(runner: _Runner, name: str, data: dict[str, Any]) -> None:
     runner.out.print(table)
 
 
-def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]) -> None:
+def _print_histogram(runner: _Runner, name: str, data: dict[str, Any]) -> None:
+    """A BPF_HISTOGRAM table (log2 bucket -> count) in BCC's layout."""
+    from ebpf.bcc.table import LOG2_BUCKETS, format_log2_hist
+
+    counts = {k: v for k, v in data["entries"] if isinstance(k, int) and isinstance(v, int)}
+    vals = [counts.get(i, 0) for i in range(LOG2_BUCKETS)]
+    runner.out.print(f"map {name} (histogram)", markup=False)
+    for line in format_log2_hist(vals, "value"):
+        runner.out.print(line, markup=False, highlight=False)
+
+
+def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any],
+                 histograms: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     from rich.table import Table
 
     from ebpf.cli.output import plain_row
@@ -500,6 +517,10 @@ def _print_state(runner: _Runner, maps: dict[str, Any], globals_: dict[str, Any]
     for name, data in maps.items():
         if "error" in data:
             runner.out.print(f"map {name}: {data['error']}")
+            continue
+        if name in histograms and data.get("entries") is not None and \
+                all(isinstance(k, int) for k, _ in data["entries"]):
+            _print_histogram(runner, name, data)
             continue
         if data.get("entries") is None:
             extra = f", {data['stacks']} stacks" if "stacks" in data else ""
@@ -537,7 +558,7 @@ def run(args: argparse.Namespace) -> int:
     runner = _Runner(args)
     if args.duration is not None and args.duration < 0:
         raise EbpfError("--duration must not be negative")
-    spec = _read_spec(args.object)
+    spec, histograms = _read_spec(args.object)
     targets = _parse_attach_options(args.attach, spec)
     _apply_target_types(spec, targets)
     notices: list[str] = []
@@ -615,7 +636,7 @@ def run(args: argparse.Namespace) -> int:
             doc["command_exit_code"] = child.returncode
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        _print_state(runner, maps, globals_)
+        _print_state(runner, maps, globals_, histograms)
     if child is not None and child.returncode is not None and exit_code == 0:
         return 0
     return 0 if exit_code in (0, 130) else exit_code
