@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-TESTS = Path(__file__).resolve().parent.parent
-CORPUS = TESTS / "corpus"
-CONFORMANCE = TESTS.parent.parent / "shared" / "conformance"
+from tests.conftest import CORPUS, compile_c
+
 C_PROGRAMS = sorted(p.name for p in CORPUS.glob("c_*.c"))
 CPUS = ("v3", "v4")
 OBJDUMP = {"v3": "/usr/bin/llvm-objdump", "v4": "/usr/lib/llvm-19/bin/llvm-objdump"}
@@ -19,22 +16,9 @@ OBJDUMP = {"v3": "/usr/bin/llvm-objdump", "v4": "/usr/lib/llvm-19/bin/llvm-objdu
 LLVM_MC = "/usr/lib/llvm-19/bin/llvm-mc"
 
 
-def _root_conftest():
-    path = TESTS / "conftest.py"
-    for mod in list(sys.modules.values()):
-        file = getattr(mod, "__file__", None)
-        if file and Path(file).resolve() == path:
-            return mod
-    spec = importlib.util.spec_from_file_location("_ebpf_tests_root_conftest", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def compile_corpus(name: str, cpu: str, out_dir: Path) -> Path:
     """Compile ``tests/corpus/<name>`` with the clang for ``cpu`` (cached by content)."""
-    return _root_conftest().compile_c(CORPUS / name, cpu, out_dir=out_dir)
+    return compile_c(CORPUS / name, cpu, out_dir=out_dir)
 
 
 def code_sections(obj: Path) -> dict[str, bytes]:

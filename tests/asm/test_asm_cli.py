@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ebpf.cli.main import main
-from tests.asm.asm_corpus import CONFORMANCE, code_sections, compile_corpus
+from tests.asm.asm_corpus import code_sections, compile_corpus
+from tests.conftest import CONFORMANCE
 
 SOURCE = "r0 = 0x2a\nr1 = r0\nexit\n"
 

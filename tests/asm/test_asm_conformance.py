@@ -10,7 +10,7 @@ from ebpf.asm import assemble, disassemble
 from ebpf.asm.conformance_data import parse_conformance_test, read_conformance_test
 from ebpf.errors import AssemblerError, EbpfError, InstructionError
 from ebpf.isa import encode_program, validate_program
-from tests.asm.asm_corpus import CONFORMANCE
+from tests.conftest import CONFORMANCE
 
 TESTS = sorted((CONFORMANCE / "tests").glob("*.data"))
 NEGATIVE = sorted((CONFORMANCE / "negative").glob("*.data"))

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def _root_conftest():
-    path = Path(__file__).resolve().parent.parent / "conftest.py"
-    for mod in list(sys.modules.values()):
-        file = getattr(mod, "__file__", None)
-        if file and Path(file).resolve() == path:
-            return mod
-    spec = importlib.util.spec_from_file_location("_ebpf_tests_root_conftest", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CORPUS = _root_conftest().CORPUS
-compile_c = _root_conftest().compile_c
+from tests.conftest import CORPUS, compile_c
 
 LAYOUTS = CORPUS / "btf_layouts.c"
 CORE_TASK = CORPUS / "btf_core_task.c"

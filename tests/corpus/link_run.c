@@ -45,7 +45,11 @@ static __always_inline void record(__u32 nr)
 	bpf_printk("getppid by %d", pid);
 }
 
-SEC("tracepoint/syscalls/sys_enter_getppid")
+#ifndef LINK_RUN_SECTION	/* link_run_kprobe.c includes this file with a kprobe section */
+#define LINK_RUN_SECTION "tracepoint/syscalls/sys_enter_getppid"
+#endif
+
+SEC(LINK_RUN_SECTION)
 int on_getppid(void *ctx)
 {
 	record(110);

@@ -25,8 +25,7 @@ from ebpf.link import (
     attach_socket_filter,
     cgroup2_root,
 )
-
-from .conftest import in_netns
+from tests.kernel_fixtures import in_netns
 
 pytestmark = [pytest.mark.kernel, pytest.mark.clang]
 

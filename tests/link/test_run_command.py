@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .conftest import CORPUS, compile_c
+from tests.conftest import CORPUS, compile_c
 
 pytestmark = [pytest.mark.kernel, pytest.mark.clang]
 

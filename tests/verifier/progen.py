@@ -538,7 +538,7 @@ class _Gen:
         return GeneratedProgram(spec, self.t, self.blocks)
 
 
-def generate(seed: int, *, p_bug: float = 0.12, prog_type: ProgType | None = None,
+def generate(seed: int, *, p_bug: float = 0.05, prog_type: ProgType | None = None,
              blocks: tuple[int, int] = (2, 5)) -> GeneratedProgram:
     """A random program from ``seed`` (deterministic); ``p_bug`` is the chance of a bug per block."""
     rng = random.Random(seed)

@@ -219,25 +219,25 @@ class TableBase(MutableMapping):
                         bucket_fn: Callable[[Any], Any] | None = None, strip_leading_zero: bool | None = None,
                         bucket_sort_fn: Callable[[list[Any]], list[Any]] | None = None) -> None:
         """Print a power-of-two histogram (keys are bucket indexes, or structs with a ``slot``)."""
-        has_sections = _is_struct(self.Key) and len(self.Key._fields_) > 1
-        sections = self._buckets(bucket_fn, _section_of if has_sections else None)
-        names = list(sections)
-        if bucket_sort_fn:
-            names = bucket_sort_fn(names)
-        for section in names:
-            counts = sections[section]
-            vals = [counts.get(i, 0) for i in range(LOG2_BUCKETS)]
-            if section is not None:
-                text = section_print_fn(section) if section_print_fn else section
-                print(f"\n{section_header} = {_text(text)}")
-            for line in format_log2_hist(vals, val_type, bool(strip_leading_zero)):
-                print(line)
+        strip = bool(strip_leading_zero)
+        self._print_sections(
+            lambda counts: format_log2_hist([counts.get(i, 0) for i in range(LOG2_BUCKETS)], val_type, strip),
+            section_header, section_print_fn, bucket_fn, bucket_sort_fn)
 
     def print_linear_hist(self, val_type: str = "value", section_header: str = "Bucket ptr",
                           section_print_fn: Callable[[Any], str] | None = None,
                           bucket_fn: Callable[[Any], Any] | None = None, strip_leading_zero: bool | None = None,
                           bucket_sort_fn: Callable[[list[Any]], list[Any]] | None = None) -> None:
         """Print a linear histogram (keys are the buckets)."""
+        strip = bool(strip_leading_zero)
+        self._print_sections(lambda counts: format_linear_hist(counts, val_type, strip),
+                             section_header, section_print_fn, bucket_fn, bucket_sort_fn)
+
+    def _print_sections(self, lines_of: Callable[[dict[int, int]], list[str]], section_header: str,
+                        section_print_fn: Callable[[Any], str] | None, bucket_fn: Callable[[Any], Any] | None,
+                        bucket_sort_fn: Callable[[list[Any]], list[Any]] | None) -> None:
+        """Print the histogram of every section (``lines_of(counts by bucket)``), each under its header when
+        the keys are structs with more than a slot."""
         has_sections = _is_struct(self.Key) and len(self.Key._fields_) > 1
         sections = self._buckets(bucket_fn, _section_of if has_sections else None)
         names = list(sections)
@@ -247,7 +247,7 @@ class TableBase(MutableMapping):
             if section is not None:
                 text = section_print_fn(section) if section_print_fn else section
                 print(f"\n{section_header} = {_text(text)}")
-            for line in format_linear_hist(sections[section], val_type, bool(strip_leading_zero)):
+            for line in lines_of(sections[section]):
                 print(line)
 
     # -- events -------------------------------------------------------------------------------------

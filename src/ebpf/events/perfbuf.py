@@ -25,11 +25,12 @@ import mmap
 import select
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ebpf.errors import EbpfError, MapError
+from ebpf.events.consumer import EpollConsumer, common_prefix, map_fd, wake
 from ebpf.events.decode import RecordDecoder, decode_run, decoder_for
 
 __all__ = ["PerfBuffer", "PerfEvent", "online_cpus", "PERF_RECORD_SAMPLE", "PERF_RECORD_LOST"]
@@ -106,7 +107,7 @@ class _CpuRing:
         self.fd.close()
 
 
-class PerfBuffer:
+class PerfBuffer(EpollConsumer):
     """A consumer of a perf event array map, one ring per online CPU.
 
     ``source`` is a kernel map object of type ``PERF_EVENT_ARRAY`` (anything with an
@@ -127,11 +128,7 @@ class PerfBuffer:
             raise MapError(f"perf buffer size must be a power of two pages, got {pages}")
         self._source = source
         self.name = getattr(source, "name", "") or ""
-        if isinstance(source, int):
-            self.fd = source
-        else:
-            fd_obj = getattr(source, "fd", source)
-            self.fd = fd_obj if isinstance(fd_obj, int) else int(getattr(fd_obj, "raw", fd_obj))
+        self.fd = map_fd(source)
         self.decoder: RecordDecoder = decoder_for(value_type, named=named)
         self.callback = callback
         self.lost_callback = lost_callback
@@ -169,10 +166,6 @@ class PerfBuffer:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def fileno(self) -> int:
-        """The epoll descriptor, readable when any CPU's ring has data."""
-        return self._epoll.fileno()
-
     def close(self) -> None:
         """Remove the rings from the map and close everything (idempotent)."""
         if self._closed:
@@ -186,16 +179,6 @@ class PerfBuffer:
             ring.close()
         self._rings = []
         self._epoll.close()
-
-    def __enter__(self) -> PerfBuffer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
 
     # -- consuming ---------------------------------------------------------------------------------
 
@@ -256,9 +239,6 @@ class PerfBuffer:
         self.records += len(out)
         return out
 
-    def _wait(self, timeout: float | None) -> None:
-        self._epoll.poll(-1.0 if timeout is None else timeout)
-
     def read(self, timeout: float | None = 0) -> list[Any]:
         """Samples available now, waiting up to ``timeout`` seconds for some (None: forever)."""
         out = self._drain()
@@ -289,24 +269,6 @@ class PerfBuffer:
             self._pending.extend(records)
         return len(records)
 
-    def poll(self, timeout: float | None = None) -> int:
-        """Wait up to ``timeout`` seconds for samples, then consume them; returns how many."""
-        n = self.consume()
-        if n or timeout == 0:
-            return n
-        self._wait(timeout)
-        return self.consume()
-
-    def take_pending(self) -> list[Any]:
-        """Samples consumed by :meth:`poll` while no callback was set."""
-        out, self._pending = self._pending, []
-        return out
-
-    def __iter__(self) -> Iterator[Any]:
-        """Samples forever (blocking between batches)."""
-        while True:
-            yield from self.read(timeout=None)
-
     async def read_async(self) -> list[Any]:
         """Wait without blocking the event loop, then return the available samples."""
         import asyncio
@@ -315,7 +277,7 @@ class PerfBuffer:
         while not out:
             loop = asyncio.get_running_loop()
             ready: asyncio.Future[None] = loop.create_future()
-            loop.add_reader(self.fileno(), _wake, ready)
+            loop.add_reader(self.fileno(), wake, ready)
             try:
                 await ready
             finally:
@@ -339,25 +301,8 @@ def _same_size_samples(view: memoryview, pos: int, stride: int, raw_size: int, c
         got = column.tobytes()
         want = struct.pack("<" + code, expected)
         if got != want * count:
-            count = _common_prefix(got, want, count)
+            count = common_prefix(got, want, count)
             if count < 2:
                 return count
     return count
 
-
-def _common_prefix(got: bytes, item: bytes, count: int) -> int:
-    """How many leading items of ``got`` equal ``item`` (a binary search over C comparisons)."""
-    width = len(item)
-    lo, hi = 0, count
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if got[:mid * width] == item * mid:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _wake(future: Any) -> None:
-    if not future.done():
-        future.set_result(None)

@@ -25,14 +25,14 @@ consumer has caught up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mmap
 import select
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ebpf.errors import EbpfError, MapError
+from ebpf.events.consumer import EpollConsumer, common_prefix, map_fd, wake
 from ebpf.events.decode import RecordDecoder, decode_run, decoder_for
 
 __all__ = ["RingBuffer", "BUSY_BIT", "DISCARD_BIT", "HEADER_SIZE"]
@@ -47,11 +47,7 @@ DEFAULT_BATCH_SIZE = 4096
 
 def _map_fd_and_size(source: Any, max_entries: int | None) -> tuple[int, int, str]:
     name = getattr(source, "name", "") or ""
-    if isinstance(source, int):
-        fd = source
-    else:
-        fd_obj = getattr(source, "fd", source)
-        fd = fd_obj if isinstance(fd_obj, int) else int(getattr(fd_obj, "raw", fd_obj))
+    fd = map_fd(source)
     if max_entries is None:
         max_entries = getattr(source, "max_entries", None)
         if max_entries is None:
@@ -70,7 +66,7 @@ def _btf_value_type(source: Any) -> Any:
     return None
 
 
-class RingBuffer:
+class RingBuffer(EpollConsumer):
     """A consumer of one BPF ring buffer map.
 
     ``source`` is a kernel map object (anything with ``fd`` and ``max_entries``) or
@@ -126,10 +122,6 @@ class RingBuffer:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def fileno(self) -> int:
-        """The epoll descriptor: readable when records are waiting (for ``select``/asyncio)."""
-        return self._epoll.fileno()
-
     def close(self) -> None:
         """Unmap the buffer and stop polling (idempotent)."""
         if self._closed:
@@ -140,16 +132,6 @@ class RingBuffer:
         self._data_map.close()
         self._cons_map.close()
         self._epoll.close()
-
-    def __enter__(self) -> RingBuffer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
 
     # -- positions ----------------------------------------------------------------------------
 
@@ -204,7 +186,7 @@ class RingBuffer:
                 words = data32[start // 4:start // 4 + count * stride // 4:stride // 4].tobytes()
                 expected = words[:4]
                 if words != expected * count:
-                    count = _common_prefix_words(words, expected, count)
+                    count = common_prefix(words, expected, count)
                 if count > 1:
                     out.extend(decode_run(decoder, data[start:start + count * stride], HEADER_SIZE, length, stride,
                                           count))
@@ -255,24 +237,6 @@ class RingBuffer:
             else:
                 self._pending.extend(records)
 
-    def poll(self, timeout: float | None = None) -> int:
-        """Wait up to ``timeout`` seconds (None: until records arrive) and consume; returns how many."""
-        n = self.consume()
-        if n or timeout == 0:
-            return n
-        self._epoll.poll(-1.0 if timeout is None else timeout)
-        return self.consume()
-
-    def take_pending(self) -> list[Any]:
-        """Records consumed by :meth:`poll` while no callback was set."""
-        out, self._pending = self._pending, []
-        return out
-
-    def __iter__(self) -> Iterator[Any]:
-        """Records forever (blocking between batches)."""
-        while True:
-            yield from self.read(timeout=None)
-
     async def read_async(self, limit: int | None = None) -> list[Any]:
         """Wait without blocking the event loop, then return the available records (up to ``limit``)."""
         if limit is None:
@@ -282,7 +246,7 @@ class RingBuffer:
             loop = asyncio.get_running_loop()
             ready = loop.create_future()
             fd = self.fileno()
-            loop.add_reader(fd, _wake, ready)
+            loop.add_reader(fd, wake, ready)
             try:
                 out = self._drain(limit)
                 if out:
@@ -298,20 +262,3 @@ class RingBuffer:
             for record in await self.read_async():
                 yield record
 
-
-def _common_prefix_words(got: bytes, expected: bytes, count: int) -> int:
-    """How many leading 4-byte words of ``got`` equal ``expected`` (binary search on C comparisons)."""
-    lo, hi = 0, count
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if got[:mid * 4] == expected * mid:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

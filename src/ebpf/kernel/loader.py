@@ -88,6 +88,15 @@ class LoadOptions:
     """For freplace (EXT) programs: the program whose function they replace, by program name."""
 
 
+def _close_all(programs: dict[str, Program], maps: dict[str, Map], btf_fd: FD | None) -> None:
+    for p in programs.values():
+        p.close()
+    for m in maps.values():
+        m.close()
+    if btf_fd is not None:
+        btf_fd.close()
+
+
 class Collection:
     """The programs and maps of a loaded object.
 
@@ -109,12 +118,7 @@ class Collection:
 
     def close(self) -> None:
         """Close every program, map and the BTF descriptor."""
-        for p in self.programs.values():
-            p.close()
-        for m in self.maps.values():
-            m.close()
-        if self.btf_fd is not None:
-            self.btf_fd.close()
+        _close_all(self.programs, self.maps, self.btf_fd)
 
     def __enter__(self) -> Collection:
         return self
@@ -274,12 +278,7 @@ class _Loader:
             for m, path in self._pin_after:
                 m.pin(path)
         except BaseException:
-            for p in self.programs.values():
-                p.close()
-            for m in self.maps.values():
-                m.close()
-            if self.btf_fd is not None:
-                self.btf_fd.close()
+            _close_all(self.programs, self.maps, self.btf_fd)
             raise
         return Collection(self.spec, self.programs, self.maps, self.btf_fd, self.warnings)
 

@@ -204,6 +204,16 @@ class Program:
         duration = time.perf_counter_ns() - start
         return r0, duration
 
+    def _timed_with_packet(self, packet: Packet, ctx_address: int, budget: int | None,
+                           repeat: int) -> tuple[int, int]:
+        """:meth:`_timed` runs of the program on ``packet`` with its context at ``ctx_address``."""
+        def once() -> int:
+            hc = self._context(budget, ctx_address)
+            hc.packet = packet
+            return self._execute(hc, ctx_address)
+
+        return self._timed(once, repeat)
+
     def _result(self, r0: int, data_out: bytes, ctx_out: bytes, duration: int, repeat: int) -> TestRunResult:
         return TestRunResult(retval=r0 & 0xFFFFFFFF, data_out=data_out, ctx_out=ctx_out,
                              ns_per_run=duration // repeat, duration_ns=duration, repeat=repeat, r0=r0)
@@ -256,12 +266,7 @@ class Program:
 
         region = memory.add(md_buf, "ctx (xdp_md)", RegionKind.CTX, writable=False, load_hook=hook)
         try:
-            def once() -> int:
-                hc = self._context(budget, region.base)
-                hc.packet = packet
-                return self._execute(hc, region.base)
-
-            r0, duration = self._timed(once, repeat)
+            r0, duration = self._timed_with_packet(packet, region.base, budget, repeat)
             data_out = bytes(packet._view[packet.data_meta - packet.base:packet.data_end - packet.base])
             ctx_out = struct.pack("<6I", packet.data - packet.data_meta, packet.data_end - packet.data_meta, 0,
                                   ingress_ifindex, rx_queue, 0) if ctx else b""
@@ -343,12 +348,7 @@ class Program:
 
         region = memory.add(skb, "ctx (__sk_buff)", RegionKind.CTX, load_hook=hook)
         try:
-            def once() -> int:
-                hc = self._context(budget, region.base)
-                hc.packet = packet
-                return self._execute(hc, region.base)
-
-            r0, duration = self._timed(once, repeat)
+            r0, duration = self._timed_with_packet(packet, region.base, budget, repeat)
             refresh_len()
             data_out = bytes(packet._view[packet.data - packet.base:packet.data_end - packet.base])
             if not l2:  # like the kernel: the link-layer header is pushed back zeroed

@@ -14,14 +14,14 @@ from typing import Any
 
 from ebpf.errors import MapError
 from ebpf.kinds import MapType
-from ebpf.maps import BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, round_up
-from ebpf.vm.maps.base import VMMap
+from ebpf.maps import BPF_NOEXIST, round_up
+from ebpf.vm.maps.base import IndexedMap, SlotValuesMap
 from ebpf.vm.maps.slab import Slab
 
 __all__ = ["ArrayMap"]
 
 
-class ArrayMap(VMMap):
+class ArrayMap(IndexedMap, SlotValuesMap):
     """An array (``percpu=True``: a per-CPU array) of ``max_entries`` values indexed by a ``__u32``."""
 
     def __init__(self, *, name: str, value_size: int, max_entries: int, key_size: int = 4, flags: int = 0,
@@ -46,68 +46,37 @@ class ArrayMap(VMMap):
 
     def value_address(self, index: int = 0, cpu: int = 0) -> int:
         """Host address of element ``index`` (of ``cpu``'s copy): what ``BPF_PSEUDO_MAP_VALUE`` resolves to."""
-        if not 0 <= index < self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(index)
         return self._slabs[self._cpu(cpu) if self.is_percpu else 0].address(index)
 
     def value_view(self, index: int = 0, cpu: int = 0) -> memoryview:
         """A live, writable view of element ``index``'s ``value_size`` bytes (global variables use this)."""
-        if not 0 <= index < self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(index)
         slab = self._slabs[self._cpu(cpu) if self.is_percpu else 0]
         return slab.view(index)[:self.value_size]
 
     # -- user space ----------------------------------------------------------------------------
 
-    def _index(self, key: bytes) -> int:
-        self._check_key(key)
-        return int.from_bytes(key, "little")
-
     def _lookup(self, key: bytes, flags: int = 0) -> bytes | None:
-        if flags & ~BPF_F_LOCK:
-            raise self._invalid(f"invalid lookup flags {flags:#x}")
-        self._check_lock_flag(flags)
+        self._check_lookup_flags(flags)
         index = self._index(key)
         if index >= self.max_entries:
             return None
-        if self.is_percpu:
-            return b"".join(slab.read(index, self.elem_size) for slab in self._slabs)
-        slab = self._slabs[0]
-        return self._copy_out(slab.view(index), slab.address(index), flags)
-
-    def _update(self, key: bytes, value: bytes, flags: int = 0) -> None:
-        self._check_user_write()
-        self._store(key, value, flags, cpu=None)
+        return self._read_slot(index, flags)
 
     def _store(self, key: bytes, value: bytes, flags: int, cpu: int | None) -> None:
-        if (flags & ~BPF_F_LOCK) > BPF_EXIST or (self.is_percpu and flags & BPF_F_LOCK):
-            raise self._invalid(f"invalid update flags {flags:#x}")
-        self._check_lock_flag(flags)
+        self._check_update_flags(flags)
         index = self._index(key)
-        if index >= self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(index)
         if flags & BPF_NOEXIST:
             raise self._exists(key)
-        if self.is_percpu and cpu is None:
-            self._check_value(value, self.elem_size * self.num_cpus)
-            for i, slab in enumerate(self._slabs):
-                slab.write(index, value[i * self.elem_size:i * self.elem_size + self.value_size])
-            return
-        self._check_value(value)
-        slab = self._slabs[self._cpu(cpu) if cpu is not None and self.is_percpu else 0]
-        self._copy_in(slab.view(index), slab.address(index), value, new=False, flags=flags)
+        all_cpus = self.is_percpu and cpu is None
+        self._check_value(value, self.elem_size * self.num_cpus if all_cpus else None)
+        self._write_slot(index, value, flags, cpu, new=False)
 
     def _delete(self, key: bytes) -> None:
         self._check_key(key)
         raise self._invalid("array elements cannot be deleted")
-
-    def _next_key(self, key: bytes | None) -> bytes | None:
-        index = self._index(key) if key is not None else self.max_entries
-        if index >= self.max_entries:
-            return (0).to_bytes(4, "little")
-        if index == self.max_entries - 1:
-            return None
-        return (index + 1).to_bytes(4, "little")
 
     def _count(self) -> int:
         return self.max_entries
@@ -134,14 +103,6 @@ class ArrayMap(VMMap):
         if not self.is_percpu or index >= self.max_entries or not 0 <= cpu < self.num_cpus:
             return 0
         return self._slabs[cpu].address(index)
-
-    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
-        """Update from a program: per-CPU arrays change only the current CPU's copy."""
-        try:
-            self._store(key, value, flags, cpu=cpu)
-        except MapError as exc:
-            return -exc.errno
-        return 0
 
 
 def _bad(name: str, map_type: MapType, what: str) -> Exception:

@@ -24,15 +24,17 @@ import ctypes
 import errno
 import itertools
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ebpf.errors import KeyExistsError, KeyNotFoundError, MapError, MapFullError
 from ebpf.kinds import MapFlags, MapType
 from ebpf.maps import BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, Map, _show
 from ebpf.vm.maps import locks
+from ebpf.vm.maps.slab import Slab
 from ebpf.vm.memory import Memory, Region, RegionKind
 
-__all__ = ["VMMap", "map_by_id", "map_from_address"]
+__all__ = ["IndexedMap", "SlotValuesMap", "VMMap", "helper_status", "map_by_id", "map_from_address"]
 
 _ids = itertools.count(1)
 _BY_ID: weakref.WeakValueDictionary[int, VMMap] = weakref.WeakValueDictionary()
@@ -48,6 +50,15 @@ def map_from_address(address: int) -> VMMap | None:
 def map_by_id(map_id: int) -> VMMap | None:
     """The live VM map with id ``map_id``, or None."""
     return _BY_ID.get(map_id)
+
+
+def helper_status(operation: Callable[..., object], *args: Any, **kwargs: Any) -> int:
+    """Run a map operation for a helper: 0, or the negative errno of the :class:`MapError` it raised."""
+    try:
+        operation(*args, **kwargs)
+    except MapError as exc:
+        return -exc.errno
+    return 0
 
 
 class VMMap(Map):
@@ -210,27 +221,15 @@ class VMMap(Map):
 
     def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
         """``bpf_map_update_elem``: 0 or a negative errno."""
-        try:
-            self._update(key, value, flags)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._update, key, value, flags)
 
     def prog_delete(self, key: bytes) -> int:
         """``bpf_map_delete_elem``: 0 or a negative errno."""
-        try:
-            self._delete(key)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._delete, key)
 
     def prog_push(self, value: bytes, flags: int) -> int:
         """``bpf_map_push_elem``: 0 or a negative errno."""
-        try:
-            self._push(value, flags)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._push, value, flags)
 
     def prog_pop(self) -> bytes | int:
         """``bpf_map_pop_elem``: the value, or a negative errno."""
@@ -266,3 +265,76 @@ class VMMap(Map):
             raise MapError(f"map '{self.name}': CPU {cpu} is out of range (the map has {self.num_cpus} "
                            "per-CPU copies)", errno=errno.E2BIG)
         return cpu
+
+
+class IndexedMap(VMMap):
+    """A map whose keys are ``__u32`` indices ``0 .. max_entries - 1``: arrays, prog and map arrays, perf arrays."""
+
+    def _index(self, key: bytes) -> int:
+        """The index ``key`` holds (its size checked)."""
+        self._check_key(key)
+        return int.from_bytes(key, "little")
+
+    def _check_index(self, index: int) -> None:
+        """Raise E2BIG unless ``index`` names an element."""
+        if not 0 <= index < self.max_entries:
+            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+
+    def _next_key(self, key: bytes | None) -> bytes | None:
+        index = self._index(key) if key is not None else self.max_entries
+        if index >= self.max_entries:
+            return (0).to_bytes(4, "little")
+        if index == self.max_entries - 1:
+            return None
+        return (index + 1).to_bytes(4, "little")
+
+
+class SlotValuesMap(VMMap):
+    """A map whose values live in the slots of :class:`~ebpf.vm.maps.slab.Slab`\\ s: one slab, or one per CPU
+    for a per-CPU map (arrays and hash maps).
+
+    A subclass sets ``elem_size`` (the value size rounded up to 8) and ``_slabs``, and implements
+    :meth:`_store`, which user-space updates (``cpu=None``) and program updates share.
+    """
+
+    elem_size: int
+    _slabs: list[Slab]
+
+    def _check_lookup_flags(self, flags: int) -> None:
+        if flags & ~BPF_F_LOCK:
+            raise self._invalid(f"invalid lookup flags {flags:#x}")
+        self._check_lock_flag(flags)
+
+    def _check_update_flags(self, flags: int) -> None:
+        if (flags & ~BPF_F_LOCK) > BPF_EXIST or (self.is_percpu and flags & BPF_F_LOCK):
+            raise self._invalid(f"invalid update flags {flags:#x}")
+        self._check_lock_flag(flags)
+
+    def _read_slot(self, slot: int, flags: int) -> bytes:
+        """The value in ``slot``: every CPU's copy, each padded to ``elem_size``, for a per-CPU map."""
+        if self.is_percpu:
+            return b"".join(slab.read(slot, self.elem_size) for slab in self._slabs)
+        slab = self._slabs[0]
+        return self._copy_out(slab.view(slot), slab.address(slot), flags)
+
+    def _write_slot(self, slot: int, value: bytes, flags: int, cpu: int | None, new: bool) -> None:
+        """Store ``value`` in ``slot``: of ``cpu``'s copy, or (``cpu=None`` on a per-CPU map) of every CPU's."""
+        if self.is_percpu and cpu is None:
+            for i, slab in enumerate(self._slabs):
+                slab.write(slot, value[i * self.elem_size:i * self.elem_size + self.value_size])
+            return
+        slab = self._slabs[self._cpu(cpu) if self.is_percpu and cpu is not None else 0]
+        self._copy_in(slab.view(slot), slab.address(slot), value, new=new, flags=flags)
+
+    def _update(self, key: bytes, value: bytes, flags: int = 0) -> None:
+        self._check_user_write()
+        self._store(key, value, flags, cpu=None)
+
+    def _store(self, key: bytes, value: bytes, flags: int, cpu: int | None) -> None:
+        """Insert or replace ``key``'s value (``cpu``: a program's update of one CPU's copy)."""
+        raise NotImplementedError
+
+    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
+        """Update from a program: a per-CPU map changes only the current CPU's copy (a new element's other
+        copies are zero)."""
+        return helper_status(self._store, key, value, flags, cpu=cpu)

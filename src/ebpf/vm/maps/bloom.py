@@ -194,13 +194,6 @@ class BloomFilterMap(VMMap):
 
     # -- programs -------------------------------------------------------------------------------
 
-    def prog_push(self, value: bytes, flags: int) -> int:
-        """``bpf_map_push_elem``: add ``value``."""
-        try:
-            self._push(value, flags)
-        except MapError as exc:
-            return -exc.errno
-        return 0
 
     def prog_peek(self, value: bytes) -> bytes | int:
         """``bpf_map_peek_elem``: 0 if ``value`` may be present, -ENOENT otherwise."""

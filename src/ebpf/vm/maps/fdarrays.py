@@ -24,7 +24,7 @@ from typing import Any
 from ebpf.errors import MapError
 from ebpf.kinds import MapFlags, MapType
 from ebpf.maps import BPF_EXIST, BPF_NOEXIST, MapInfo
-from ebpf.vm.maps.base import VMMap, map_by_id
+from ebpf.vm.maps.base import IndexedMap, VMMap, map_by_id
 from ebpf.vm.memory import Memory
 
 __all__ = ["HashOfMapsMap", "ObjectArrayMap", "object_by_id", "object_id"]
@@ -104,7 +104,7 @@ class _ObjectStore(VMMap):
         return self._objects.get(self.encode_key(key))
 
 
-class ObjectArrayMap(_ObjectStore):
+class ObjectArrayMap(_ObjectStore, IndexedMap):
     """``PROG_ARRAY`` or ``ARRAY_OF_MAPS``: up to ``max_entries`` objects indexed by a ``__u32``."""
 
     def __init__(self, *, name: str, type: MapType, max_entries: int, key_size: int = 4, value_size: int = 4,
@@ -127,16 +127,10 @@ class ObjectArrayMap(_ObjectStore):
         elif isinstance(obj, VMMap):
             raise self._invalid("a prog_array holds programs, not maps")
 
-    def _index(self, key: bytes) -> int:
-        self._check_key(key)
-        return int.from_bytes(key, "little")
-
     def _update(self, key: bytes, value: bytes, flags: int = 0) -> None:
         if flags > BPF_EXIST:
             raise self._invalid(f"invalid update flags {flags:#x}")
-        index = self._index(key)
-        if index >= self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(self._index(key))
         if flags == BPF_NOEXIST:
             raise self._exists(key)
         self._stored(key, self._resolve(value))
@@ -146,19 +140,9 @@ class ObjectArrayMap(_ObjectStore):
         self[index] = obj
 
     def _delete(self, key: bytes) -> None:
-        index = self._index(key)
-        if index >= self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(self._index(key))
         if self._objects.pop(key, None) is None:
             raise self._not_found(key)
-
-    def _next_key(self, key: bytes | None) -> bytes | None:
-        index = self._index(key) if key is not None else self.max_entries
-        if index >= self.max_entries:
-            return (0).to_bytes(4, "little")
-        if index == self.max_entries - 1:
-            return None
-        return (index + 1).to_bytes(4, "little")
 
     def _iter_items(self):  # type: ignore[no-untyped-def]
         for key in sorted(self._objects, key=lambda k: int.from_bytes(k, "little")):

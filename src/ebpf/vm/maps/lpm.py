@@ -22,7 +22,7 @@ from typing import Any
 from ebpf.errors import MapError, MapFullError
 from ebpf.kinds import MapFlags, MapType
 from ebpf.maps import BPF_EXIST, BPF_NOEXIST, round_up
-from ebpf.vm.maps.base import VMMap
+from ebpf.vm.maps.base import VMMap, helper_status
 from ebpf.vm.maps.slab import Slab
 
 __all__ = ["LPMTrieMap"]
@@ -181,19 +181,11 @@ class LPMTrieMap(VMMap):
 
     def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
         """Update from a program."""
-        try:
-            self._store(key, value, flags)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._store, key, value, flags)
 
     def prog_delete(self, key: bytes) -> int:
         """Delete from a program."""
-        try:
-            self._remove(key)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._remove, key)
 
     def prog_keys(self) -> list[bytes]:
         """A snapshot of the keys in iteration order."""

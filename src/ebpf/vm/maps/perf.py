@@ -31,7 +31,7 @@ from ebpf.errors import MapError
 from ebpf.kinds import MapType
 from ebpf.maps import round_up
 
-from .base import VMMap
+from .base import IndexedMap
 
 __all__ = ["BPF_F_CURRENT_CPU", "BPF_F_INDEX_MASK", "PerfEventArrayMap"]
 
@@ -55,7 +55,7 @@ def _cost(sample_size: int) -> int:
     return _PERF_HEADER + sample_size + 4
 
 
-class PerfEventArrayMap(VMMap):
+class PerfEventArrayMap(IndexedMap):
     """Per-CPU sample queues; ``buffer_size`` bytes each."""
 
     def __init__(self, *, name: str, max_entries: int = 0, key_size: int = 4, value_size: int = 4,
@@ -140,10 +140,6 @@ class PerfEventArrayMap(VMMap):
 
     # -- the bpf() view -------------------------------------------------------------------------
 
-    def _index(self, key: bytes) -> int:
-        self._check_key(key)
-        return int.from_bytes(key, "little")
-
     def _lookup(self, key: bytes, flags: int = 0) -> bytes | None:
         raise self._invalid("perf event array slots cannot be looked up", errno.EOPNOTSUPP)
 
@@ -151,8 +147,7 @@ class PerfEventArrayMap(VMMap):
         index = self._index(key)
         if flags > 2:
             raise self._invalid(f"invalid update flags {flags:#x}")
-        if index >= self.max_entries:
-            raise self._invalid(f"index {index} is out of range (max_entries {self.max_entries})", errno.E2BIG)
+        self._check_index(index)
         with self._lock:
             if index not in self._slots:
                 self._slots[index] = _PerfSlot(cpu=index, capacity=self.buffer_size)
@@ -162,14 +157,6 @@ class PerfEventArrayMap(VMMap):
         with self._lock:
             if self._slots.pop(index, None) is None:
                 raise self._not_found(key)
-
-    def _next_key(self, key: bytes | None) -> bytes | None:
-        index = self._index(key) if key is not None else self.max_entries
-        if index >= self.max_entries:
-            return (0).to_bytes(4, "little")
-        if index == self.max_entries - 1:
-            return None
-        return (index + 1).to_bytes(4, "little")
 
     def open_slots(self) -> list[int]:
         """Indices of the open slots."""

@@ -90,10 +90,3 @@ class QueueStackMap(VMMap):
     def _next_key(self, key: bytes | None) -> bytes | None:
         raise self._invalid("queues and stacks cannot be iterated (use pop)")
 
-    def prog_push(self, value: bytes, flags: int) -> int:
-        """``bpf_map_push_elem``."""
-        try:
-            self._push(value, flags)
-        except MapError as exc:
-            return -exc.errno
-        return 0
