@@ -37,8 +37,8 @@ from typing import Any
 
 from ebpf.errors import MapError, MapFullError
 from ebpf.kinds import MapType
-from ebpf.maps import BPF_EXIST, BPF_F_LOCK, round_up
-from ebpf.vm.maps.base import VMMap
+from ebpf.maps import round_up
+from ebpf.vm.maps.base import SlotValuesMap, helper_status
 from ebpf.vm.maps.slab import Slab
 
 __all__ = ["HashIndex", "HashMap", "NativeHashLayout", "index_hash"]
@@ -276,7 +276,7 @@ class HashIndex:
                                 self.max_entries, native_update)
 
 
-class HashMap(VMMap):
+class HashMap(SlotValuesMap):
     """A hash map; ``percpu`` and ``lru`` select the four kernel variants."""
 
     def __init__(self, *, name: str, key_size: int, value_size: int, max_entries: int, flags: int = 0,
@@ -360,27 +360,16 @@ class HashMap(VMMap):
     # -- user space -----------------------------------------------------------------------------
 
     def _lookup(self, key: bytes, flags: int = 0) -> bytes | None:
-        if flags & ~BPF_F_LOCK:
-            raise self._invalid(f"invalid lookup flags {flags:#x}")
-        self._check_lock_flag(flags)
+        self._check_lookup_flags(flags)
         self._check_key(key)
         self._sync()
         slot = self._slots.get(key)
         if slot is None:
             return None
-        if self.is_percpu:
-            return b"".join(slab.read(slot, self.elem_size) for slab in self._slabs)
-        slab = self._slabs[0]
-        return self._copy_out(slab.view(slot), slab.address(slot), flags)
-
-    def _update(self, key: bytes, value: bytes, flags: int = 0) -> None:
-        self._check_user_write()
-        self._store(key, value, flags, cpu=None)
+        return self._read_slot(slot, flags)
 
     def _store(self, key: bytes, value: bytes, flags: int, cpu: int | None) -> None:
-        if (flags & ~BPF_F_LOCK) > BPF_EXIST or (self.is_percpu and flags & BPF_F_LOCK):
-            raise self._invalid(f"invalid update flags {flags:#x}")
-        self._check_lock_flag(flags)
+        self._check_update_flags(flags)
         self._check_key(key)
         all_cpus = self.is_percpu and cpu is None
         self._check_value(value, self.elem_size * self.num_cpus if all_cpus else None)
@@ -402,12 +391,7 @@ class HashMap(VMMap):
             self._order = None
         elif self.is_lru:
             self._touch(key)
-        if all_cpus:
-            for i, slab in enumerate(self._slabs):
-                slab.write(slot, value[i * self.elem_size:i * self.elem_size + self.value_size])
-            return
-        slab = self._slabs[self._cpu(cpu) if self.is_percpu and cpu is not None else 0]
-        self._copy_in(slab.view(slot), slab.address(slot), value, new=new, flags=flags)
+        self._write_slot(slot, value, flags, cpu, new)
 
     def _delete(self, key: bytes) -> None:
         self._check_user_write()
@@ -473,22 +457,9 @@ class HashMap(VMMap):
             return 0
         return self._slabs[cpu].address(slot)
 
-    def prog_update(self, key: bytes, value: bytes, flags: int, cpu: int) -> int:
-        """Update from a program: per-CPU maps change the current CPU's copy (a new element's other
-        copies are zero)."""
-        try:
-            self._store(key, value, flags, cpu=cpu)
-        except MapError as exc:
-            return -exc.errno
-        return 0
-
     def prog_delete(self, key: bytes) -> int:
         """Delete from a program (frozen maps included)."""
-        try:
-            self._remove(key)
-        except MapError as exc:
-            return -exc.errno
-        return 0
+        return helper_status(self._remove, key)
 
     def prog_keys(self) -> list[bytes]:
         """A snapshot of the keys."""
