@@ -144,6 +144,36 @@ def _original_lines(stderr: str, source_name: str, original: str) -> str:
     return f"as written in {source_name}:\n" + "\n".join(shown) + "\n" if shown else ""
 
 
+_QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+
+
+def _local_include_digest(text: str, dirs: list[Path], limit: int = 256) -> str:
+    """A hash of the project's own headers a source includes with ``#include "..."`` (transitively).
+
+    The object cache must notice an edited header, not only an edited source; system
+    headers (``<...>``, and anything under /usr) are keyed by the compiler instead.
+    """
+    digest = hashlib.sha256()
+    seen: set[Path] = set()
+    pending = [(text, dirs)]
+    while pending and len(seen) < limit:
+        body, search = pending.pop()
+        for name in _QUOTED_INCLUDE.findall(body):
+            for d in search:
+                candidate = (d / name).resolve()
+                if candidate in seen or not candidate.is_file():
+                    continue
+                seen.add(candidate)
+                try:
+                    data = candidate.read_bytes()
+                except OSError:
+                    break
+                digest.update(str(candidate).encode() + b"\0" + data)
+                pending.append((data.decode("utf-8", "replace"), [candidate.parent, *search]))
+                break
+    return digest.hexdigest()
+
+
 def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = (), cpu: str | None = None,
                    clang: str | None = None, include_dirs: Sequence[str | os.PathLike[str]] = (),
                    bcc: bool | None = None, use_cache: bool = True, name: str | None = None) -> CompileResult:
@@ -199,7 +229,9 @@ def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = ()
     includes += _multiarch_include()
     all_flags = args + [f"-I{d}" for d in includes] + list(cflags)
 
-    key = hashlib.sha256("\0".join([text, cc.path, str(cc.version), *all_flags, extra_hash]).encode()).hexdigest()
+    local = _local_include_digest(text, [Path(d) for d in includes if not str(d).startswith("/usr/")])
+    key = hashlib.sha256("\0".join([text, cc.path, str(cc.version), *all_flags, extra_hash, local]).encode()
+                         ).hexdigest()
     out = cache_dir() / "objects" / f"{key[:32]}.o"
     out.parent.mkdir(parents=True, exist_ok=True)
     if not (use_cache and out.exists()):

@@ -111,3 +111,19 @@ def test_cli_compile_writes_the_object(tmp_path, capsys):
     bad.write_text("int f( {")
     assert main(["compile", str(bad)]) == 1
     assert "bad.c:1:" in capsys.readouterr().err
+
+
+@pytest.mark.clang
+def test_cache_notices_an_edited_local_header(tmp_path) -> None:
+    """The object cache keys on the project's own headers too, not only on the source text."""
+    from ebpf.compiler import compile_object
+
+    (tmp_path / "v.h").write_text("#define V 1\n")
+    src = tmp_path / "p.c"
+    src.write_text('#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include "v.h"\n'
+                   'SEC("xdp") int x(struct xdp_md *c) { return V; }\nchar L[] SEC("license") = "GPL";\n')
+    first = compile_object(src).object_path
+    (tmp_path / "v.h").write_text("#define V 2\n")
+    second = compile_object(src).object_path
+    assert first != second
+    assert compile_object(src).object_path == second
