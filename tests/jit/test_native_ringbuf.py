@@ -440,7 +440,7 @@ def test_many_records_held_fall_back_to_python_reserves() -> None:
     assert len(r.consume()) == MAX_OPS
 
 
-def test_test_run_repeat_submits_natively() -> None:
+def test_repeat_in_native_code_submits_natively() -> None:
     rb = new_map("ringbuf", 0, 0, 1 << 16)
     vm = JitVM(checked=True)
     prog = driver(vm, rb)
@@ -494,3 +494,93 @@ def test_record_header_leads_back_to_the_ring() -> None:
         rb.commit(a)
         rb.consume()
     assert ctypes.c_uint32.from_address(a - 4).value == 3 + (a - 8 - rb._base) // 4096
+
+
+KERNEL_SOURCE = r"""
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} nrb_events SEC(".maps");
+
+SEC("xdp")
+int nrb_producer(struct xdp_md *ctx)
+{
+    __u32 failed = 0, sent = 0;
+    for (__u32 i = 0; i < 60; i++) {
+        __u64 *e = bpf_ringbuf_reserve(&nrb_events, 24, 0);
+        if (!e) {
+            __u64 v = i;
+            if (bpf_ringbuf_output(&nrb_events, &v, sizeof(v), 0))
+                failed++;
+            continue;
+        }
+        e[0] = i;
+        e[1] = bpf_ringbuf_query(&nrb_events, 0);
+        e[2] = bpf_ringbuf_query(&nrb_events, 3);
+        if (i % 3 == 2)
+            bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        else
+            bpf_ringbuf_submit(e, 0);
+        sent++;
+    }
+    return failed * 1000 + sent;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.kernel
+@pytest.mark.clang
+def test_same_records_as_the_kernel(tmp_path, object_cache, require_kernel) -> None:
+    """The kernel's ring buffer and the JIT's hold the same records after the same runs, full ring included."""
+    from ebpf.events.ringbuf import RingBuffer
+    from ebpf.kernel.loader import load
+    from ebpf.object import ObjectSpec
+    from tests.conftest import compile_c
+
+    source = tmp_path / "native_ringbuf_producer.c"
+    source.write_text(KERNEL_SOURCE)
+    spec = ObjectSpec.from_file(compile_c(source, out_dir=object_cache))
+    packet = bytes(64)
+    with load(spec) as collection:
+        ring = RingBuffer(collection.maps["nrb_events"])
+        try:
+            theirs = [collection.programs["nrb_producer"].test_run(packet, repeat=n).retval for n in (1, 2, 1)]
+            theirs_records = [bytes(r) for r in ring.read()]
+        finally:
+            ring.close()
+    assert theirs[-1] // 1000 > 0  # the ring filled up
+    for vm in (JitVM(checked=True), JitVM(verify=True), VM(engine="interp")):
+        prog = vm.load(spec, program="nrb_producer")
+        mine = [prog.test_run(packet, repeat=n).retval for n in (1, 2, 1)]  # repeat=2: in native code
+        assert mine == theirs
+        assert [bytes(r) for r in vm.maps["nrb_events"].consume()] == theirs_records
+
+
+def test_native_submit_wakes_a_waiting_poll() -> None:
+    import threading
+    import time
+
+    rb = new_map("ringbuf", 0, 0, 4096)
+    prog = driver(JitVM(checked=True), rb)
+    prog.run(context([(OUTPUT, 0, 4, 0)]))  # compile first
+    rb.consume()
+    got: list[bytes] = []
+    waited: list[float] = []
+
+    def consumer() -> None:
+        start = time.monotonic()
+        rb.poll(got.append, timeout=20)
+        waited.append(time.monotonic() - start)
+
+    thread = threading.Thread(target=consumer)
+    thread.start()
+    while not rb._waiters:  # the consumer is about to wait
+        time.sleep(0.001)
+    prog.run(context([(RESERVE, 0, 5, 0), (SUBMIT, 0, 0, 0)]))
+    thread.join(20)
+    assert got and got[0][0] == 0xA0 and waited[0] < 10

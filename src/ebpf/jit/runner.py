@@ -28,6 +28,8 @@ from ebpf.jit.translate import (
     REGION_HOOKED,
     REGION_READ,
     REGION_WRITE,
+    RINGBUF_HELPERS,
+    RINGBUF_WAKEUP_HELPER,
     STACK_SIZE,
     EnvSlot,
     FaultKind,
@@ -36,6 +38,8 @@ from ebpf.jit.translate import (
 )
 
 DEFAULT_BUDGET = 1_000_000
+RECORD_SLOTS = 32
+"""Room in the region table for ring buffer records native code reserves (see :mod:`ebpf.jit.native_ringbuf`)."""
 _MASK64 = (1 << 64) - 1
 _TAIL_CALL = 12
 
@@ -65,8 +69,10 @@ class JitProgram:
         self._ld_packet = ld_packet
         called = {i.imm for i in self.slots if i.is_helper_call} & NATIVE_HELPER_NUMBERS
         natives = {n: "native" for n in self._inlinable(helpers, called)} if native_helpers and called else {}
+        ring_layout = self._native_ringbuf_setup(helpers, native_helpers)
         options = TranslateOptions(checked=checked, resolve_pseudo=resolve_pseudo, native_helpers=natives,
-                                   ctx_pointer_offsets=ctx_pointer_offsets, map_layout=map_layout)
+                                   ctx_pointer_offsets=ctx_pointer_offsets, map_layout=map_layout,
+                                   ringbuf_layout=ring_layout)
         translator = Translator(self.slots, options)
         if not checked and translator.ctx_escapes:
             # a context pointer field load the analysis cannot prove: converting it needs checks
@@ -119,6 +125,29 @@ class JitProgram:
                 result.add(number)
         return result
 
+    def _native_ringbuf_setup(self, helpers: Any, native_helpers: bool) -> Any:
+        """The translator's ring buffer layout resolver when the ``bpf_ringbuf_*`` helpers run natively
+        (all five are the built-in ones), else None; sets what adopting native records needs."""
+        self._native_records = False
+        self._adoption_free: frozenset[int] = frozenset()
+        called = {i.imm for i in self.slots if i.is_helper_call}
+        if not native_helpers or not called & RINGBUF_HELPERS or \
+                self._inlinable(helpers, set(RINGBUF_HELPERS)) != RINGBUF_HELPERS:
+            return None
+        from ebpf.jit.native_ringbuf import pointer_free_helpers, ringbuf_layout_resolver
+
+        self._native_records = True
+        self._adoption_free = frozenset(self._inlinable(helpers, set(pointer_free_helpers() & called)))
+        return ringbuf_layout_resolver(self.memory)
+
+    def _adopt_native_records(self) -> None:
+        """Turn the ring buffer records native code reserved into regions of the memory (see
+        :mod:`ebpf.jit.native_ringbuf`), before Python code may touch them."""
+        from ebpf.jit.native_ringbuf import adopt_native_records
+
+        if adopt_native_records(self.env, self._table, self.memory):
+            self._sync_regions()
+
     # -- environment ---------------------------------------------------------------------
 
     @property
@@ -137,7 +166,12 @@ class JitProgram:
                     for r in regions)
         if key == self._table_key:
             return
-        table = (ctypes.c_uint64 * (3 * max(len(regions), 1)))()
+        env = self.env
+        # ring buffer records native code reserved follow the memory's regions: keep them
+        old, static, end = self._table, int(env[EnvSlot.REGIONS_STATIC]), int(env[EnvSlot.NREGIONS])
+        records = [tuple(old[3 * i:3 * i + 3]) for i in range(static, end)] if old is not None else []
+        capacity = len(regions) + (RECORD_SLOTS if self._native_records else 0)
+        table = (ctypes.c_uint64 * (3 * max(capacity, len(regions) + len(records), 1)))()
         for i, r in enumerate(regions):
             flags = (REGION_READ if getattr(r, "readable", True) else 0) | (REGION_WRITE if r.writable else 0)
             if getattr(r, "load_hook", None) is not None:
@@ -145,10 +179,13 @@ class JitProgram:
             table[3 * i] = r.base
             table[3 * i + 1] = r.base + r.size
             table[3 * i + 2] = flags
+        for i, record in enumerate(records, len(regions)):
+            table[3 * i:3 * i + 3] = record
         self._table = table
         self._table_key = key
-        env = self.env
-        env[EnvSlot.NREGIONS] = len(regions)
+        env[EnvSlot.NREGIONS] = len(regions) + len(records)
+        env[EnvSlot.REGIONS_STATIC] = len(regions)
+        env[EnvSlot.REGIONS_CAPACITY] = capacity
         env[EnvSlot.REGIONS] = ctypes.addressof(table)
         for base, end, flags in ((EnvSlot.CACHE_BASE, EnvSlot.CACHE_END, EnvSlot.CACHE_FLAGS),
                                  (EnvSlot.WCACHE_BASE, EnvSlot.WCACHE_END, EnvSlot.WCACHE_FLAGS)):
@@ -202,10 +239,19 @@ class JitProgram:
                     added = owner.native_refill() if owner is not None else 0
                     self._sync_regions()
                     return added
+                if number == RINGBUF_WAKEUP_HELPER:
+                    number = r2  # a failure is the committing helper's
+                    from ebpf.vm.maps.base import map_from_address
+
+                    map_from_address(r1).notify_wakeup()
+                    return 0
                 if number in (LD_ABS_HELPER, LD_IND_HELPER) and self._ld_packet is not None:
                     return self._ld_packet(ctx, r2, r3, pc) & _MASK64
                 raise VMError("legacy packet loads (LD_ABS/LD_IND) need a socket buffer context", pc=pc)
             fn = self.helpers.resolve(number)
+            if self._native_records and number not in self._adoption_free and \
+                    self.env[EnvSlot.NREGIONS] != self.env[EnvSlot.REGIONS_STATIC]:
+                self._adopt_native_records()  # the helper may reach the records through the memory
             if ctx is not None:
                 ctx.fp = fp
                 ctx.budget = int(self.env[EnvSlot.BUDGET])
@@ -274,6 +320,8 @@ class JitProgram:
         self._error = None
         self._context = context
         r0 = self._run_native(r1, r2)  # resets the fault word and the budget itself
+        if self._native_records and env[EnvSlot.NREGIONS] != env[EnvSlot.REGIONS_STATIC]:
+            self._adopt_native_records()  # records still reserved at the end become Python's
         if env[EnvSlot.FAULT_KIND]:
             if env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                 return self._follow_tail_call(context)
@@ -294,6 +342,8 @@ class JitProgram:
             jit._prepare(context, ctx_address)
             jit._error = None
             r0 = jit._run_native(ctx_address, 0)
+            if jit._native_records:
+                jit._adopt_native_records()
             if jit.env[EnvSlot.FAULT_KIND]:
                 if jit.env[EnvSlot.FAULT_KIND] == FaultKind.TAIL_CALL:
                     return jit._follow_tail_call(context)
@@ -322,6 +372,8 @@ class JitProgram:
         out = self._out
         r0 = self.code.repeat(r1 & _MASK64, r2 & _MASK64, self.frame_pointer, ctypes.addressof(self.env), n,
                               ctypes.addressof(out))
+        if self._native_records:
+            self._adopt_native_records()
         if self.env[EnvSlot.FAULT_KIND]:
             self._raise_fault()
         return int(r0), int(out[0]), int(out[1])
