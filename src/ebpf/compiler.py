@@ -252,11 +252,13 @@ def compile_object(source: str | os.PathLike[str], *, cflags: Sequence[str] = ()
 
 def compile(source: str | os.PathLike[str], *, cflags: Sequence[str] = (), cpu: str | None = None,  # noqa: A001
             clang: str | None = None, include_dirs: Sequence[str | os.PathLike[str]] = (),
-            bcc: bool | None = None, use_cache: bool = True, name: str | None = None):
+            bcc: bool | None = None, use_cache: bool = True, name: str | None = None, verify: bool = False):
     """Compile C to eBPF and read the object: returns an :class:`~ebpf.object.ObjectSpec`.
 
     ``source`` is a path to a ``.c`` file or the C text itself. See
-    :func:`compile_object` for the options.
+    :func:`compile_object` for the options. With ``verify=True`` every program is also checked by
+    the static verifier (:mod:`ebpf.verifier`), which raises :class:`~ebpf.errors.VerificationError`
+    with its diagnostic (instruction, source line, explanation, hint) on a rejection.
     """
     from ebpf.object import ObjectSpec
 
@@ -264,4 +266,8 @@ def compile(source: str | os.PathLike[str], *, cflags: Sequence[str] = (), cpu: 
                             bcc=bcc, use_cache=use_cache, name=name)
     spec = ObjectSpec.from_file(result.object_path)
     spec.name = Path(result.source_name).name.removesuffix(".c").removesuffix(".bpf")
+    if verify:
+        from ebpf.verifier import check_object
+
+        check_object(spec)
     return spec

@@ -4,10 +4,14 @@
 types, tnum and range tracking of scalars, null checks, packet bounds, stack slots, helper
 prototypes, context access rules, reference tracking, bounded loops) and returns a
 :class:`VerifierReport`: accepted, or rejected with the instruction, source line, branch path,
-register state, a one-sentence explanation and a hint.
+register state, a one-sentence explanation and a hint. ``check_object`` raises
+:class:`~ebpf.errors.VerificationError` instead; ``explain_kernel_rejection`` turns a kernel rejection
+into one paragraph (ours, or the kernel's log with a hint).
 """
 
-from ebpf.verifier.api import parse_prog_type, verify, verify_object
+from ebpf.verifier.api import check_object, parse_prog_type, verify, verify_object
+from ebpf.verifier.explain import explain_kernel_rejection
 from ebpf.verifier.report import Diagnostic, Stats, VerifierReport
 
-__all__ = ["Diagnostic", "Stats", "VerifierReport", "parse_prog_type", "verify", "verify_object"]
+__all__ = ["Diagnostic", "Stats", "VerifierReport", "check_object", "explain_kernel_rejection", "parse_prog_type",
+           "verify", "verify_object"]

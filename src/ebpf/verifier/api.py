@@ -122,7 +122,9 @@ def verify(program: ProgramSpec | Sequence[Instruction], prog_type: ProgType | s
     rules = rules_for(ptype, attach_type)
     if ptype in (ProgType.TRACING, ProgType.LSM, ProgType.STRUCT_OPS, ProgType.EXT, ProgType.SYSCALL):
         rules = None
-    checker = Checker(info, ptype, rules, slot_maps, complexity_limit=complexity_limit)
+    kfuncs = {rel.insn: rel.target for rel in spec.relocations if rel.kind == RelocationKind.KSYM} \
+        if spec is not None else {}
+    checker = Checker(info, ptype, rules, slot_maps, complexity_limit=complexity_limit, kfunc_names=kfuncs)
     outcome = checker.run()
     stats.time_s = time.perf_counter() - start
     stats.insns_processed = outcome.insns_processed
@@ -133,7 +135,7 @@ def verify(program: ProgramSpec | Sequence[Instruction], prog_type: ProgType | s
         return VerifierReport(prog_name, ptype.name.lower(), True, None, stats)
     err = outcome.error
     pc = outcome.pc
-    diag = Diagnostic(pc, err.message, err.hint, insn_text=_safe_text(insns, pc))
+    diag = Diagnostic(pc, err.message, err.hint, insn_text=_safe_text(insns, pc), limitation=err.limitation)
     st = outcome.state
     if st is not None:
         diag.path = st.path_list()
@@ -177,4 +179,19 @@ def verify_object(obj: ObjectSpec, *, programs: Sequence[str] | None = None,
     return out
 
 
-__all__ = ["MapType", "parse_prog_type", "verify", "verify_object"]
+def check_object(obj: ObjectSpec, *, programs: Sequence[str] | None = None) -> list[VerifierReport]:
+    """Verify every program of ``obj``; raise :class:`~ebpf.errors.VerificationError` on the first rejection.
+
+    Rejections that only reflect what this verifier does not model (kfuncs, BTF-typed contexts) are not
+    errors: the kernel has the last word on those.
+    """
+    from ebpf.errors import VerificationError
+
+    reports = verify_object(obj, programs=programs)
+    for rep in reports:
+        if not rep.accepted and rep.conclusive:
+            raise VerificationError(rep.summary(), report=rep, detail=rep.format(verbose=True))
+    return reports
+
+
+__all__ = ["MapType", "check_object", "parse_prog_type", "verify", "verify_object"]

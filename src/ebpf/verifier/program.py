@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ebpf.errors import InstructionError
-from ebpf.isa import Instruction, PseudoSrc, validate_program
+from ebpf.isa import Instruction, PseudoSrc
+from ebpf.isa.instruction import validate_instruction
 from ebpf.isa.opcodes import Class, JmpOp, Mode
 
 MAX_INSNS = 1_000_000
@@ -45,6 +46,8 @@ class ProgramInfo:
     """Bitmask of registers whose scalar value may still matter for safety (a static stand-in for the
     kernel's precision tracking): values that can reach a memory address, a branch condition, a helper
     argument or a checked return value. Other scalars compare equal whatever their bounds."""
+    invalid: dict[int, str] = field(default_factory=dict)
+    """Slots whose reserved fields are set: rejected only if simulation reaches them (as the kernel does)."""
 
     def subprog_index(self, start: int) -> int:
         """The subprogram index of the function starting at slot ``start``."""
@@ -78,15 +81,7 @@ def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = No
     if n > MAX_INSNS:
         raise StructureError(0, f"the program has {n} instructions, more than the limit of {MAX_INSNS}",
                              "split the program with tail calls")
-    try:
-        validate_program(insns)
-    except InstructionError as exc:
-        idx = exc.index if exc.index is not None else 0
-        text = str(exc).split(": ", 1)[-1]
-        if "outside the program" in text or "middle of an lddw" in text:
-            raise StructureError(idx, text, "fix the jump offset") from None
-        raise StructureError(idx, f"invalid instruction: {text}",
-                             "the bytecode is malformed; regenerate it with a correct assembler") from None
+    deferred = _validate(insns)
     for pc, insn in enumerate(insns):
         if insn.is_callx:
             raise StructureError(pc, "indirect calls (callx) are not supported by the kernel",
@@ -94,7 +89,7 @@ def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = No
         if insn.cls == Class.JMP32 and insn.is_call:
             raise StructureError(pc, "call in the JMP32 class uses reserved fields")
         if insn.opcode & 0x07 == Class.JMP and insn.op == JmpOp.CALL and insn.off != 0 and insn.src != 2:
-            raise StructureError(pc, "call uses reserved fields (offset must be 0)")
+            deferred.setdefault(pc, "invalid instruction: call uses reserved fields (offset must be 0)")
     starts = {0}
     for pc, insn in enumerate(insns):
         if insn.is_local_call or _is_pseudo_func(insn):
@@ -162,7 +157,47 @@ def analyze(insns: Sequence[Instruction], arg_counts: dict[int, int] | None = No
             prune.add(pc)
     live = _liveness(insns, arg_counts or {})
     precise = _precision(insns, subprog_of, checked_return)
-    return ProgramInfo(insns, subprog_starts, subprog_of, prune, live, calls, precise)
+    return ProgramInfo(insns, subprog_starts, subprog_of, prune, live, calls, precise, deferred)
+
+
+_HINT_MALFORMED = "the bytecode is malformed; regenerate it with a correct assembler"
+
+
+def _validate(insns: Sequence[Instruction]) -> dict[int, str]:
+    """Check opcodes, ``lddw`` pairing and jump targets up front (raise StructureError), as the kernel
+    does before simulation; return the reserved-field violations, which the kernel only reports when an
+    instruction is actually reached (``do_check``), keyed by slot."""
+    deferred: dict[int, str] = {}
+    n = len(insns)
+    pc = 0
+    while pc < n:
+        insn = insns[pc]
+        try:
+            validate_instruction(insn, pc)
+        except InstructionError as exc:
+            text = str(exc).split(": ", 1)[-1]
+            if "reserved field" not in text or insn.opcode & 0x07 == Class.LD:
+                raise StructureError(pc, f"invalid instruction: {text}", _HINT_MALFORMED) from None
+            deferred[pc] = f"invalid instruction: {text}"
+        if insn.is_wide:
+            second = insns[pc + 1] if pc + 1 < n else None
+            if second is None:
+                raise StructureError(pc, "invalid instruction: lddw is missing its second slot at the end of "
+                                         "the program", _HINT_MALFORMED)
+            if second.opcode or second.dst or second.src or second.off:
+                raise StructureError(pc + 1, "invalid instruction: second slot of lddw must have opcode, "
+                                             "registers and offset 0", _HINT_MALFORMED)
+            pc += 2
+            continue
+        if insn.is_jump or insn.is_local_call:
+            target = insn.jump_target(pc)
+            if not 0 <= target < n:
+                raise StructureError(pc, f"jump target {target} is outside the program (0..{n - 1})",
+                                     "fix the jump offset")
+            if target > 0 and insns[target - 1].is_wide:
+                raise StructureError(pc, f"jump target {target} is the middle of an lddw", "fix the jump offset")
+        pc += 1
+    return deferred
 
 
 _ALL_ARGS = 0b111110

@@ -506,27 +506,19 @@ def scalar_alu(op: int, dst: Reg, src: Reg, is64: bool) -> None:
     """Apply an ALU operation to two scalars (``dst op= src``), updating ``dst`` in place.
 
     ``op`` is the AluOp value (``opcode & 0xf0``). Mirrors adjust_scalar_min_max_vals: bounds are
-    kept for add, sub, mul, and, or, xor and constant shifts; other results are unknown scalars.
+    kept for add, sub, mul, and, or, xor and constant shifts; other results (div, mod, shifts by an
+    unknown amount) are unknown 64-bit scalars, even for 32-bit operations and constant operands
+    (is_safe_to_compute_dst_reg_range).
     """
     bits = 64 if is64 else 32
-    if op in (0x30, 0x90) and not (dst.is_const and src.is_const):  # div, mod
+    if op in (0x30, 0x90):  # div, mod: not tracked, not even for constants; no zero-extension either
         dst.mark_unknown()
-        if not is64:
-            dst.u32max = U32
-            dst.zext32()
-            dst.sync()
-        return
-    if op in (0x30, 0x90):
-        _const_divmod(op, dst, src, is64)
         return
     if op in (0x60, 0x70, 0xC0):  # shifts need a known amount below the width
         amount_known = src.is_const if is64 else src.is_const32()
         amount = src.var_off.value if is64 else src.var_off.value & U32
         if not amount_known or amount >= bits:
-            dst.mark_unknown()
-            if not is64:
-                dst.zext32()
-                dst.sync()
+            dst.mark_unknown()  # the kernel gives up before zero-extending a 32-bit result
             return
         _shift(op, dst, amount, bits)
         return
@@ -602,27 +594,6 @@ def _shift(op: int, dst: Reg, s: int, bits: int) -> None:
         dst.mark_unbounded()
         dst.smin, dst.smax = smin >> s, smax >> s
     dst.sync()
-
-
-def _const_divmod(op: int, dst: Reg, src: Reg, is64: bool) -> None:
-    """Division of known values with BPF semantics (x/0 = 0, x%0 = x)."""
-    m = U64 if is64 else U32
-    a, b = dst.var_off.value & m, src.var_off.value & m
-    if op == 0x30:
-        v = a // b if b else 0
-    else:
-        v = a % b if b else a
-    dst.mark_unknown()
-    dst.mark_known(v & m)
-
-
-def alu_unknown_result(dst: Reg, is64: bool) -> None:
-    """Make ``dst`` the result of an operation we do not track (a 32-bit one is zero-extended)."""
-    dst.mark_unknown()
-    if not is64:
-        dst.var_off = tn.subreg(dst.var_off)
-        dst.mark_unbounded()
-        dst.sync()
 
 
 # -- branches ------------------------------------------------------------------------------------

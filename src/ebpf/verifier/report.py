@@ -43,6 +43,8 @@ class Diagnostic:
     """Stack slots of the current frame at that point: offset -> description."""
     frames: int = 1
     """Call depth at the point of failure."""
+    limitation: bool = False
+    """The rejection comes from something this verifier does not model (the kernel may accept)."""
 
     @property
     def location(self) -> str:
@@ -66,6 +68,11 @@ class VerifierReport:
     def insn(self) -> int | None:
         """Slot of the rejected instruction (None when accepted)."""
         return self.error.insn if self.error else None
+
+    @property
+    def conclusive(self) -> bool:
+        """False when the rejection is only a limitation of this verifier (see Diagnostic.limitation)."""
+        return self.error is None or not self.error.limitation
 
     @property
     def message(self) -> str:

@@ -138,10 +138,17 @@ class State:
 class Checkpoint:
     """A state remembered at a prune point, with the count of paths still being explored below it."""
 
-    __slots__ = ("state", "branches", "parent", "insn_processed", "jmps_processed", "probed", "sig")
+    __slots__ = ("state", "branches", "parent", "insn_processed", "jmps_processed", "probed", "sig", "depth", "pc",
+                 "serial")
 
     def __init__(self, state: State, parent: Checkpoint | None, insn_processed: int) -> None:
         self.state = state
+        self.depth: int = parent.depth + 1 if parent is not None else 0
+        """Number of checkpoints above this one on its path."""
+        self.pc = 0
+        """The slot it was taken at."""
+        self.serial = 0
+        """Creation order (comparisons follow it, oldest first)."""
         self.sig: tuple[tuple[int, int, tuple[int, int]], ...] = ()
         """(frame, register, tnum) of the live, precise constant scalars: a quick pre-check for pruning."""
         self.branches = 1
