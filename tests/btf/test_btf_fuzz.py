@@ -83,3 +83,15 @@ def test_mutated_btf_ext_only_raises_btf_error(changes, cut):
 @given(st.binary(max_size=200))
 def test_random_bytes(data):
     _exercise(b"\x9f\xeb\x01\x00\x18\x00\x00\x00" + data)
+
+
+def test_huge_struct_size_dumps_small_c() -> None:
+    """A (damaged) struct claiming 4 GiB must not make the C dump emit billions of padding lines."""
+    from ebpf.btf import BTFBuilder
+
+    b = BTFBuilder()
+    i = b.int("int", 4, signed=True)
+    b.struct("huge", [("a", i)], size=0xFFFFFFF0)
+    text = b.btf.to_c()
+    assert len(text) < 10_000
+    assert "char __pad_4[4294967276];" in text

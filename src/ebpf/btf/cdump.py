@@ -361,8 +361,16 @@ class CDumper:
 
     @staticmethod
     def _padding(cur: int, target: int, ind: str) -> list[str]:
-        """Unnamed bitfields that move the layout position from bit ``cur`` to bit ``target``."""
+        """Unnamed bitfields that move the layout position from bit ``cur`` to bit ``target``.
+
+        A gap of more than 64 words (only in odd or damaged BTF) becomes one named
+        ``char`` array, so the text stays small whatever the sizes say.
+        """
         out = []
+        if target - cur > 64 * 64 and cur % 8 == 0:
+            whole = (target - cur) // 8
+            out.append(f"{ind}char __pad_{cur // 8}[{whole}];")
+            cur += whole * 8
         while cur < target:
             for bits, word in _PADS:
                 if cur % bits == 0 and cur + bits <= target:
