@@ -656,7 +656,8 @@ class _Loader:
                 if exc.errno == E.ENOSPC and size < _MAX_LOG_SIZE:
                     size *= 8
                     continue
-                raise explain_load_error(ps, exc, insns, self.core_results.get(ps.name)) from None
+                error = explain_load_error(ps, exc, insns, self.core_results.get(ps.name))
+                raise with_our_diagnostic(error, ps, self.spec.maps) from None
 
     def _program(self, fd: FD, ps: ProgramSpec, log: str) -> Program:
         p = Program(fd, name=ps.name, type=ps.type, attach_type=ps.attach_type, spec=ps)
@@ -721,6 +722,25 @@ def explain_load_error(ps: ProgramSpec, exc: ProgramLoadError, insns: list[Instr
     error.insn = summary.insn  # type: ignore[attr-defined]
     error.log_tail = summary.tail  # type: ignore[attr-defined]
     error.core_relocation = poisoned  # type: ignore[attr-defined]
+    return error
+
+
+def with_our_diagnostic(error: ProgramLoadError, ps: ProgramSpec, maps: Any) -> ProgramLoadError:
+    """Put our static verifier's explanation of a kernel rejection next to the kernel's log (``detail``).
+
+    The explanation (instruction, source line, one sentence, a hint) is best effort: it
+    never replaces or hides the kernel's own message.
+    """
+    try:
+        from ebpf.verifier import explain_kernel_rejection
+
+        ours = explain_kernel_rejection(ps, ps.type, maps=maps, kernel_log=error.log)
+    except Exception:  # noqa: BLE001 - the kernel's error is what matters
+        ours = None
+    error.explanation = ours  # type: ignore[attr-defined]
+    if ours:
+        log = error.log or ""
+        error.detail = f"our verifier: {ours}\n\n--- the kernel's verifier log ---\n{log}"
     return error
 
 
