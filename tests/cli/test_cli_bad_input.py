@@ -88,8 +88,6 @@ def elf_inputs(tmp_path_factory, object_cache) -> dict[str, Path]:
 def test_file_commands_reject_bad_files(command: str, kind: str, plain_inputs) -> None:
     path = plain_inputs[kind]
     res = ebpf(*FILE_COMMANDS[command], path)
-    if command.startswith("verify") and kind == "odd-length":
-        pytest.xfail("verifier CLI: raw bytecode errors do not name the file (reported)")
     assert_clean_error(res, names=path.name)
 
 

@@ -105,7 +105,7 @@ def test_json_of_object_commands(xdp_object: Path, packet: Path) -> None:
     assert any(t.get("name") == "xdp_md" for t in doc)
     res = ebpf("verify", "--json", xdp_object)
     assert res.returncode == 0 and res.stderr == ""
-    assert [json.loads(line)["accepted"] for line in res.stdout.splitlines()] == [True]
+    assert [item["accepted"] for item in json.loads(res.stdout)] == [True]
 
 
 @pytest.mark.clang

@@ -79,7 +79,7 @@ def test_cli_bin_and_errors(tmp_path):
     run = [sys.executable, "-m", "ebpf.cli.main", "verify"]
     res = subprocess.run(run + [str(prog), "--type", "xdp", "--json"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["accepted"] is True
+    assert [item["accepted"] for item in json.loads(res.stdout)] == [True]
     res = subprocess.run(run + [str(prog)], capture_output=True, text=True)
     assert res.returncode == 1 and "needs --type" in res.stderr and "Traceback" not in res.stderr
     bad = tmp_path / "bad.bin"

@@ -18,7 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "required for .bin, overrides the section-derived type otherwise")
     parser.add_argument("--program", action="append", metavar="NAME",
                         help="verify only this program (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per program")
+    parser.add_argument("--json", action="store_true", help="print one JSON document: a list with an object per program "
+                        "{program, accepted, insn, line, message}")
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - returns (ObjectSpec | None, list[Instruction] | None)
@@ -43,7 +44,10 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 - returns (ObjectSpec | Non
 
     if not args.prog_type:
         raise EbpfError(f"{path}: raw bytecode needs --type PROGTYPE (e.g. --type xdp)")
-    return None, decode_program(data)
+    try:
+        return None, decode_program(data)
+    except EbpfError as exc:
+        raise EbpfError(f"{path}: {exc}", detail=exc.detail) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,14 +72,18 @@ def run(args: argparse.Namespace) -> int:
                                 f"(have: {', '.join(obj.programs)})")
             reports.append(verify(obj.programs[name], prog_type, obj=obj))
     out = sys.stdout
-    for rep in reports:
-        if args.json:
+    if args.json:
+        items = []
+        for rep in reports:
             d = rep.to_dict()
             item = {k: d[k] for k in ("program", "accepted", "insn", "line", "message")}
             if args.verbose:
                 item.update({k: d[k] for k in ("hint", "source", "path", "registers", "stats")})
-            out.write(json.dumps(item) + "\n")
-        elif args.verbose:
+            items.append(item)
+        out.write(json.dumps(items, indent=2) + "\n")
+        return 0 if all(r.accepted for r in reports) else 1
+    for rep in reports:
+        if args.verbose:
             out.write(rep.format(verbose=True) + "\n")
         elif not rep.accepted:
             out.write(rep.summary() + "\n")
