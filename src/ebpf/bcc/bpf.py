@@ -20,7 +20,6 @@ error.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import sys
@@ -743,5 +742,4 @@ def printb(s: bytes, file: Any = sys.stdout, nl: int = 1) -> None:
     file.flush()
 
 
-__all__ = ["BPF", "Function", "PerfHWConfig", "PerfSWConfig", "PerfType", "parse_trace_line", "printb",
-           "ctypes"]
+__all__ = ["BPF", "Function", "PerfHWConfig", "PerfSWConfig", "PerfType", "parse_trace_line", "printb"]

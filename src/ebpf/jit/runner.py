@@ -402,8 +402,3 @@ def _registry_get(helpers: Any, number: int) -> Any:
         return get(number)
     except Exception:  # noqa: BLE001
         return None
-
-
-def cpu_count() -> int:
-    """Number of CPUs to simulate."""
-    return os.cpu_count() or 1

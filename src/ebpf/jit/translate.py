@@ -25,7 +25,7 @@ from enum import IntEnum
 from typing import Any
 
 from ebpf.errors import InstructionError
-from ebpf.isa import AluOp, AtomicOp, CallSrc, Class, Instruction, JmpOp, Mode, PseudoSrc, Size, Source
+from ebpf.isa import AluOp, AtomicOp, Class, Instruction, JmpOp, Mode, PseudoSrc, Size, Source
 
 STACK_SIZE = 512
 MAX_CALL_DEPTH = 8
@@ -1293,4 +1293,4 @@ def translate(slots: Sequence[Instruction], options: TranslateOptions | None = N
 
 __all__ = ["ArrayLayout", "EnvSlot", "FaultKind", "HASH_REFILL_HELPER", "HOOKED_LOAD_HELPER", "MAX_CTX_SHADOW", "REGION_HOOKED", "NATIVE_HELPER_NUMBERS", "REGION_READ", "REGION_WRITE", "TranslateOptions",
            "Translator", "function_starts", "translate", "LD_ABS_HELPER", "LD_IND_HELPER", "STACK_SIZE",
-           "MAX_CALL_DEPTH", "CallSrc", "Size"]
+           "MAX_CALL_DEPTH"]
